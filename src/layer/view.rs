@@ -1,0 +1,178 @@
+//! The filesystem an image's layers add up to: layers folded in order, whiteouts and opaque
+//! directories applied, each path remembering which layer last wrote it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{Entry, EntryKind, LayerIndex};
+
+/// One path of the folded filesystem.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub entry: Entry,
+    /// Position (0-based) of the layer that last wrote this path.
+    pub layer: usize,
+}
+
+/// A folded filesystem, ordered by path.
+#[derive(Clone, Debug, Default)]
+pub struct FsView {
+    nodes: BTreeMap<String, Node>,
+}
+
+impl FsView {
+    pub fn fold(layers: &[Arc<LayerIndex>]) -> FsView {
+        let mut v = FsView::default();
+        for (i, l) in layers.iter().enumerate() {
+            v.apply(i, l);
+        }
+        v
+    }
+
+    fn apply(&mut self, layer: usize, idx: &LayerIndex) {
+        // Whiteouts act on lower layers only, so apply all of them before this layer's own entries.
+        for e in &idx.entries {
+            match e.kind {
+                EntryKind::Opaque => self.remove_below(&e.path),
+                EntryKind::Whiteout => {
+                    self.nodes.remove(&e.path);
+                    self.remove_below(&e.path);
+                }
+                _ => {}
+            }
+        }
+        for e in &idx.entries {
+            if matches!(e.kind, EntryKind::Opaque | EntryKind::Whiteout) {
+                continue;
+            }
+            if e.kind != EntryKind::Dir {
+                // A non-directory replacing a directory hides everything below it.
+                if self.nodes.get(&e.path).is_some_and(|n| n.entry.kind == EntryKind::Dir) {
+                    self.remove_below(&e.path);
+                }
+            }
+            let mut entry = e.clone();
+            if entry.kind == EntryKind::Hardlink && entry.sha256.is_none() {
+                // Target written by a lower layer.
+                if let Some(t) = entry.link.as_ref().and_then(|t| self.nodes.get(t)) {
+                    entry.sha256 = t.entry.sha256;
+                    entry.sha1 = t.entry.sha1.clone();
+                    entry.size = t.entry.size;
+                }
+            }
+            self.nodes.insert(e.path.clone(), Node { entry, layer });
+        }
+    }
+
+    fn remove_below(&mut self, dir: &str) {
+        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+        let doomed: Vec<String> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .filter(|k| k != "/")
+            .collect();
+        for k in doomed {
+            self.nodes.remove(&k);
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Node)> {
+        self.nodes.iter()
+    }
+
+    /// `dir` itself (when present) and every path below it.
+    pub fn subtree<'a>(&'a self, dir: &str) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+        let own = self.nodes.get_key_value(dir);
+        own.into_iter()
+            .chain(self.nodes.range(prefix.clone()..).take_while(move |(k, _)| k.starts_with(&prefix)))
+            .filter({
+                let dir = dir.to_string();
+                move |(k, _)| dir == "/" || k.as_str() != "/"
+            })
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Sha256Digest;
+    use crate::layer::testutil::TarMaker;
+    use crate::layer::{index_blob, Expect};
+
+    fn layer(tar: Vec<u8>) -> Arc<LayerIndex> {
+        let e = Expect { diff_id: Sha256Digest::of(&tar), blob_digest: None };
+        Arc::new(index_blob(&tar[..], &e, "t").unwrap())
+    }
+
+    #[test]
+    fn whiteouts_opaque_dirs_and_last_writer() {
+        let l0 = layer(
+            TarMaker::new()
+                .dir("etc")
+                .file("etc/keep", b"k")
+                .file("etc/gone", b"g")
+                .dir("opt")
+                .file("opt/old1", b"1")
+                .dir("opt/sub")
+                .file("opt/sub/old2", b"2")
+                .file("srv", b"file then dir")
+                .dir("lib")
+                .file("lib/x", b"x")
+                .finish(),
+        );
+        let l1 = layer(
+            TarMaker::new()
+                .file("etc/.wh.gone", b"")
+                .file("etc/keep", b"k2")
+                .dir("opt")
+                .file("opt/.wh..wh..opq", b"")
+                .file("opt/new", b"n")
+                .file("lib", b"file over dir")
+                .finish(),
+        );
+        let v = FsView::fold(&[l0, l1]);
+        assert!(v.get("/etc/gone").is_none());
+        assert_eq!(v.get("/etc/keep").unwrap().layer, 1);
+        assert_eq!(v.get("/etc/keep").unwrap().entry.sha256, Some(Sha256Digest::of(b"k2")));
+        assert!(v.get("/opt/old1").is_none() && v.get("/opt/sub/old2").is_none() && v.get("/opt/sub").is_none());
+        assert_eq!(v.get("/opt/new").unwrap().layer, 1);
+        assert_eq!(v.get("/opt").unwrap().layer, 1);
+        assert_eq!(v.get("/srv").unwrap().layer, 0);
+        assert!(v.get("/lib/x").is_none(), "a file replacing a directory hides its children");
+        assert_eq!(v.get("/lib").unwrap().entry.kind, EntryKind::File);
+        let under_etc: Vec<_> = v.subtree("/etc").map(|(k, _)| k.as_str()).collect();
+        assert_eq!(under_etc, vec!["/etc", "/etc/keep"]);
+    }
+
+    #[test]
+    fn hard_link_to_lower_layer_takes_its_digest() {
+        let l0 = layer(TarMaker::new().file("bin/a", b"binary").finish());
+        let l1 = layer(TarMaker::new().hardlink("bin/b", "bin/a").finish());
+        let v = FsView::fold(&[l0, l1]);
+        assert_eq!(v.get("/bin/b").unwrap().entry.sha256, Some(Sha256Digest::of(b"binary")));
+    }
+
+    #[test]
+    fn whiteout_of_a_directory_removes_its_tree() {
+        let l0 = layer(TarMaker::new().dir("d").file("d/a", b"a").file("d2", b"keep").finish());
+        let l1 = layer(TarMaker::new().file(".wh.d", b"").finish());
+        let v = FsView::fold(&[l0, l1]);
+        assert!(v.get("/d").is_none() && v.get("/d/a").is_none());
+        assert!(v.get("/d2").is_some());
+    }
+}

@@ -1,0 +1,4 @@
+mod digest;
+mod layer;
+mod paths;
+fn main() {}
