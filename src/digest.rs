@@ -28,7 +28,8 @@ impl Sha256Digest {
             bail!("not a sha256 digest: {s:?}");
         }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(h, &mut out).map_err(|_| anyhow::anyhow!("not a sha256 digest: {s:?}"))?;
+        hex::decode_to_slice(h, &mut out)
+            .map_err(|_| anyhow::anyhow!("not a sha256 digest: {s:?}"))?;
         Ok(Sha256Digest(out))
     }
 }
@@ -70,7 +71,11 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), count: 0 }
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
     /// Reads the rest of the stream (so the digest covers all of it) and returns digest and length.
     pub fn finish(mut self) -> io::Result<(Sha256Digest, u64)> {

@@ -1,4 +1,6 @@
+mod containerfile;
 mod digest;
+mod image;
 mod layer;
 mod paths;
 fn main() {}
