@@ -5,6 +5,8 @@ use anyhow::{bail, Result};
 #[derive(Clone, Debug)]
 pub struct Heredoc {
     pub name: String,
+    /// The inline text (kept for writers that want to show it).
+    #[allow(dead_code)]
     pub body: String,
 }
 

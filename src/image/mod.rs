@@ -257,8 +257,6 @@ impl Image {
 #[derive(Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 struct Descriptor {
-    #[serde(default)]
-    media_type: Option<String>,
     digest: String,
     #[serde(default)]
     size: Option<u64>,

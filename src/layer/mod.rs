@@ -135,6 +135,26 @@ pub fn index_blob<R: Read>(raw: R, expect: &Expect, what: &str) -> Result<LayerI
     Ok(LayerIndex { diff_id, entries })
 }
 
+/// Wraps a buffered stream in the decompressor its first bytes call for (gzip, zstd, or none).
+fn decompress<'r, B: BufRead + 'r>(buffered: B) -> Result<Box<dyn Read + 'r>> {
+    let mut buffered = buffered;
+    let head = buffered.fill_buf()?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(buffered).context("starting the zstd decoder")?)
+    } else {
+        Box::new(buffered)
+    })
+}
+
+/// Indexes a tar archive (plain, gzip or zstd) with nothing to verify, such as a file `ADD`ed from
+/// the build context.
+pub fn index_archive<R: Read>(raw: R) -> Result<Vec<Entry>> {
+    let d = decompress(BufReader::new(raw))?;
+    index_tar(d)
+}
+
 /// Reads a plain tar stream and returns its entries. Errors name the offending entry.
 pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
     let mut archive = tar::Archive::new(reader);
@@ -154,7 +174,6 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
         let mode = header.mode().unwrap_or(0);
         let uid = header.uid().unwrap_or(0);
         let gid = header.gid().unwrap_or(0);
-        let size = header.size().unwrap_or(0);
         let etype = header.entry_type();
         let name = paths::basename(&path);
 
@@ -464,4 +483,49 @@ mod tests {
         );
         assert!(err.contains("layer 1"), "{err}");
     }
+}
+
+/// Indexes every distinct layer of `images` once, in parallel across layers, through `cache`.
+/// Returns the index of each diff_id.
+pub fn index_images(
+    images: &[&crate::image::Image],
+    cache: &cache::LayerCache,
+    progress: &crate::progress::Progress,
+) -> Result<HashMap<Sha256Digest, std::sync::Arc<LayerIndex>>> {
+    use rayon::prelude::*;
+    let mut jobs: Vec<(Sha256Digest, &crate::image::Image, usize)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for img in images {
+        for (i, l) in img.layers.iter().enumerate() {
+            if seen.insert(l.diff_id) {
+                jobs.push((l.diff_id, img, i));
+            }
+        }
+    }
+    let total = jobs.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<(Sha256Digest, std::sync::Arc<LayerIndex>)>> = jobs
+        .par_iter()
+        .map(|(diff_id, img, i)| {
+            let idx = match cache.get(diff_id) {
+                Some(idx) => idx,
+                None => {
+                    let what = format!("layer {} ({}) of {}", i, diff_id, img.reference);
+                    let l = &img.layers[*i];
+                    let expect = Expect { diff_id: *diff_id, blob_digest: l.blob_digest };
+                    let idx = index_blob(img.open_layer(*i)?, &expect, &what)?;
+                    cache.put(&idx)?;
+                    idx
+                }
+            };
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress.note(&format!("indexed layer {n}/{total} {} ({} entries)", short(diff_id), idx.entries.len()));
+            Ok((*diff_id, std::sync::Arc::new(idx)))
+        })
+        .collect();
+    results.into_iter().collect()
+}
+
+fn short(d: &Sha256Digest) -> String {
+    d.hex()[..12].to_string()
 }

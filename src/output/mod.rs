@@ -1,0 +1,136 @@
+//! SBOM and report writers. Writers turn a [`Provenance`] into bytes; they never re-read images.
+//!
+//! `-o FORMAT[=FILE]` (syft's convention): no `=FILE` writes to stdout. Files are written to a
+//! temporary file in the same directory and renamed, so a failure never leaves half a file.
+
+pub mod cyclonedx;
+pub mod explain;
+pub mod spdx;
+pub mod table;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::provenance::model::Provenance;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    ProvenanceJson,
+    Table,
+    SpdxJson,
+    CyclonedxJson,
+}
+
+impl Format {
+    pub const ALL: [(&'static str, Format); 4] = [
+        ("provenance-json", Format::ProvenanceJson),
+        ("table", Format::Table),
+        ("spdx-json", Format::SpdxJson),
+        ("cyclonedx-json", Format::CyclonedxJson),
+    ];
+}
+
+/// One `-o FORMAT[=FILE]`.
+#[derive(Clone, Debug)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub file: Option<PathBuf>,
+}
+
+impl FromStr for OutputSpec {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let (f, file) = match s.split_once('=') {
+            Some((f, p)) if !p.is_empty() => (f, Some(PathBuf::from(p))),
+            Some((f, _)) => bail!("-o {f}=: no file name after ="),
+            None => (s, None),
+        };
+        let format = Format::ALL
+            .iter()
+            .find(|(n, _)| *n == f)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
+                anyhow!("unknown output format {f:?} (known: {})", names.join(", "))
+            })?;
+        Ok(OutputSpec { format, file })
+    }
+}
+
+pub fn render(p: &Provenance, format: Format) -> Result<Vec<u8>> {
+    let mut out = match format {
+        Format::ProvenanceJson => serde_json::to_vec_pretty(p)?,
+        Format::Table => table::render(p).into_bytes(),
+        Format::SpdxJson => serde_json::to_vec_pretty(&spdx::document(p))?,
+        Format::CyclonedxJson => serde_json::to_vec_pretty(&cyclonedx::document(p))?,
+    };
+    if format != Format::Table {
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// Renders every output first, then writes them: a failing format writes nothing.
+pub fn write_all(p: &Provenance, specs: &[OutputSpec]) -> Result<()> {
+    let mut rendered = Vec::new();
+    for s in specs {
+        rendered.push((s, render(p, s.format)?));
+    }
+    if rendered.iter().filter(|(s, _)| s.file.is_none()).count() > 1 {
+        bail!("several outputs go to stdout: give all but one a file (-o FORMAT=FILE)");
+    }
+    for (s, bytes) in rendered {
+        match &s.file {
+            Some(f) => write_atomic(f, &bytes)?,
+            None => std::io::stdout().lock().write_all(&bytes).context("writing to stdout")?,
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ctxsbom-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file next to {}", path.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// The external base image at the root of a stage's FROM chain (`None` for `FROM scratch`).
+pub fn root_base(p: &Provenance, stage: &str) -> Option<String> {
+    let mut cur = p.stages.iter().find(|s| s.name == stage)?;
+    for _ in 0..p.stages.len() {
+        match &cur.parent {
+            Some(parent) => cur = p.stages.iter().find(|s| &s.name == parent)?,
+            None => break,
+        }
+    }
+    (!cur.base.eq_ignore_ascii_case("scratch")).then(|| cur.base.clone())
+}
+
+/// The final stage's label.
+pub fn target_stage(p: &Provenance) -> Option<&str> {
+    p.stages.iter().find(|s| s.target).map(|s| s.name.as_str())
+}
+
+/// RFC 3339 UTC at second precision, honouring `SOURCE_DATE_EPOCH` for reproducible documents.
+pub fn timestamp() -> String {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    now.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}

@@ -1,0 +1,308 @@
+//! SPDX 2.3 JSON, file level, in the shapes Konflux's mobster writes: the image package that the
+//! document DESCRIBES, one package per external image (the final stage's base is DESCENDANT_OF,
+//! builder bases and `COPY --from` images are BUILD_TOOL_OF), `konflux:jsonencoded` annotations on
+//! packages, and every regular file with SHA-1 and SHA-256. Per-file origin goes in the file's
+//! `comment` (mobster breaks on file annotations and on relationships that start from a file).
+//!
+//! A typed model of our own: spdx-rs writes SPDX 2.2 shapes that fail the 2.3 validators.
+
+use serde::Serialize;
+use sha1::{Digest, Sha1};
+
+use super::{root_base, target_stage, timestamp};
+use crate::provenance::model::Provenance;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document {
+    pub spdx_version: &'static str,
+    pub data_license: &'static str,
+    #[serde(rename = "SPDXID")]
+    pub spdxid: String,
+    pub name: String,
+    pub document_namespace: String,
+    pub creation_info: CreationInfo,
+    pub packages: Vec<Package>,
+    pub files: Vec<File>,
+    pub relationships: Vec<Relationship>,
+}
+
+#[derive(Serialize)]
+pub struct CreationInfo {
+    pub created: String,
+    pub creators: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Package {
+    #[serde(rename = "SPDXID")]
+    pub spdxid: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_info: Option<String>,
+    pub download_location: &'static str,
+    pub files_analyzed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_verification_code: Option<VerificationCode>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checksums: Vec<Checksum>,
+    pub license_concluded: &'static str,
+    pub license_declared: &'static str,
+    pub copyright_text: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_refs: Vec<ExternalRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_package_purpose: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationCode {
+    pub package_verification_code_value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checksum {
+    pub algorithm: &'static str,
+    pub checksum_value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalRef {
+    pub reference_category: &'static str,
+    pub reference_type: &'static str,
+    pub reference_locator: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Annotation {
+    pub annotator: &'static str,
+    pub annotation_date: String,
+    pub annotation_type: &'static str,
+    pub comment: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct File {
+    #[serde(rename = "SPDXID")]
+    pub spdxid: String,
+    pub file_name: String,
+    pub checksums: Vec<Checksum>,
+    pub license_concluded: &'static str,
+    pub copyright_text: &'static str,
+    pub comment: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relationship {
+    pub spdx_element_id: String,
+    pub relationship_type: &'static str,
+    pub related_spdx_element: String,
+}
+
+const JSONENCODED: &str = "Tool: konflux:jsonencoded";
+
+fn prop(name: &str, value: &str) -> String {
+    serde_json::json!({ "name": name, "value": value }).to_string()
+}
+
+/// A package URL for an image: `pkg:oci/<name>@sha256%3A<hex>?arch=…&repository_url=…&tag=…`.
+pub fn oci_purl(reference: &str, digest: &str, arch: Option<&str>) -> String {
+    let r = reference.trim_start_matches("containers-storage:");
+    let (repo, tag) = split_tag(r);
+    let name = repo.rsplit('/').next().unwrap_or(repo).to_ascii_lowercase();
+    let mut q = Vec::new();
+    if let Some(a) = arch {
+        q.push(format!("arch={a}"));
+    }
+    q.push(format!("repository_url={repo}"));
+    if let Some(t) = tag {
+        q.push(format!("tag={t}"));
+    }
+    format!("pkg:oci/{name}@{}?{}", digest.replace(':', "%3A"), q.join("&"))
+}
+
+fn split_tag(r: &str) -> (&str, Option<&str>) {
+    let r = r.split('@').next().unwrap_or(r);
+    match r.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag)),
+        _ => (r, None),
+    }
+}
+
+fn spdx_id(prefix: &str, s: &str) -> String {
+    let clean: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    format!("SPDXRef-{prefix}-{clean}")
+}
+
+pub fn document(p: &Provenance) -> Document {
+    let now = timestamp();
+    let image_name = p.image.name.clone().unwrap_or_else(|| p.image.reference.clone());
+    let doc_name = format!("{}@{}", split_tag(image_name.trim_start_matches("containers-storage:")).0, p.image.digest);
+    let safe: String = doc_name.chars().map(|c| if c.is_ascii_alphanumeric() || "./@:_-".contains(c) { c } else { '-' }).collect();
+    let build_id = p.build_id.clone().unwrap_or_default();
+    let final_stage = target_stage(p).unwrap_or_default().to_string();
+    let annotate = |pairs: &[(&str, &str)]| -> Vec<Annotation> {
+        pairs
+            .iter()
+            .map(|(n, v)| Annotation { annotator: JSONENCODED, annotation_date: now.clone(), annotation_type: "OTHER", comment: prop(n, v) })
+            .collect()
+    };
+
+    let mut files = Vec::new();
+    let mut rels = vec![Relationship {
+        spdx_element_id: "SPDXRef-DOCUMENT".into(),
+        relationship_type: "DESCRIBES",
+        related_spdx_element: "SPDXRef-image".into(),
+    }];
+    let mut sha1s = Vec::new();
+    for (n, f) in p.files.iter().enumerate() {
+        let (Some(s256), Some(s1)) = (f.sha256, f.sha1.as_ref()) else { continue };
+        sha1s.push(s1.clone());
+        let o = &f.origin;
+        let stage = o.created_in.stage.clone();
+        let base = match &stage {
+            Some(s) => root_base(p, s),
+            None => o.created_in.image.clone(),
+        };
+        let comment = serde_json::json!({
+            "ctxsbom:createdIn": o.created_in,
+            "ctxsbom:copiedFrom": o.copied_from,
+            "ctxsbom:stage": stage,
+            "ctxsbom:base-image": base,
+            "ctxsbom:build-id": p.build_id,
+            "ctxsbom:evidence": o.evidence,
+        });
+        let id = format!("SPDXRef-File-{n}");
+        files.push(File {
+            spdxid: id.clone(),
+            file_name: f.path.clone(),
+            checksums: vec![
+                Checksum { algorithm: "SHA1", checksum_value: s1.clone() },
+                Checksum { algorithm: "SHA256", checksum_value: s256.hex() },
+            ],
+            license_concluded: "NOASSERTION",
+            copyright_text: "NOASSERTION",
+            comment: comment.to_string(),
+        });
+        rels.push(Relationship { spdx_element_id: "SPDXRef-image".into(), relationship_type: "CONTAINS", related_spdx_element: id });
+    }
+    sha1s.sort();
+    let code = hex::encode(Sha1::digest(sha1s.concat().as_bytes()));
+
+    let arch = p.image.architecture.as_deref();
+    let mut image_ann = vec![("konflux:container:stage_name", final_stage.as_str())];
+    if !build_id.is_empty() {
+        image_ann.push(("ctxsbom:build-id", build_id.as_str()));
+    }
+    let mut packages = vec![Package {
+        spdxid: "SPDXRef-image".into(),
+        name: image_name.clone(),
+        version_info: Some(p.image.digest.to_string()),
+        download_location: "NOASSERTION",
+        files_analyzed: !files.is_empty(),
+        package_verification_code: (!files.is_empty()).then(|| VerificationCode { package_verification_code_value: code }),
+        checksums: vec![Checksum { algorithm: "SHA256", checksum_value: p.image.digest.hex() }],
+        license_concluded: "NOASSERTION",
+        license_declared: "NOASSERTION",
+        copyright_text: "NOASSERTION",
+        external_refs: vec![ExternalRef {
+            reference_category: "PACKAGE-MANAGER",
+            reference_type: "purl",
+            reference_locator: oci_purl(&image_name, &p.image.digest.to_string(), arch),
+        }],
+        primary_package_purpose: Some("CONTAINER"),
+        annotations: annotate(&image_ann),
+    }];
+
+    // External images: the final stage's base, builder bases, COPY/mount sources.
+    let final_base = target_stage(p).and_then(|s| root_base(p, s));
+    let mut builder_idx = 0usize;
+    for e in &p.external_images {
+        let id = spdx_id("image", &e.reference);
+        let mut ann: Vec<(String, String)> = Vec::new();
+        let is_parent = final_base.as_deref() == Some(e.reference.as_str());
+        if is_parent {
+            ann.push(("konflux:container:is_base_image".into(), "true".into()));
+        }
+        let stages_using: Vec<&str> = p
+            .stages
+            .iter()
+            .filter(|s| !s.target && s.parent.is_none() && s.base == e.reference)
+            .map(|s| s.name.as_str())
+            .collect();
+        if !stages_using.is_empty() {
+            ann.push(("konflux:container:is_builder_image:for_stage".into(), builder_idx.to_string()));
+            builder_idx += 1;
+            for s in &stages_using {
+                ann.push(("konflux:container:stage_name".into(), s.to_string()));
+            }
+        }
+        if e.uses.iter().any(|u| u == "copy" || u == "mount") {
+            ann.push(("konflux:container:is_builder_image:additional_builder_image".into(), "script-runner-image".into()));
+        }
+        if !build_id.is_empty() {
+            ann.push(("ctxsbom:build-id".into(), build_id.clone()));
+        }
+        let pairs: Vec<(&str, &str)> = ann.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        packages.push(Package {
+            spdxid: id.clone(),
+            name: e.reference.clone(),
+            version_info: e.digest.map(|d| d.to_string()),
+            download_location: "NOASSERTION",
+            files_analyzed: false,
+            package_verification_code: None,
+            checksums: e.digest.iter().map(|d| Checksum { algorithm: "SHA256", checksum_value: d.hex() }).collect(),
+            license_concluded: "NOASSERTION",
+            license_declared: "NOASSERTION",
+            copyright_text: "NOASSERTION",
+            external_refs: e
+                .digest
+                .iter()
+                .map(|d| ExternalRef { reference_category: "PACKAGE-MANAGER", reference_type: "purl", reference_locator: oci_purl(&e.reference, &d.to_string(), arch) })
+                .collect(),
+            primary_package_purpose: Some("CONTAINER"),
+            annotations: annotate(&pairs),
+        });
+        if is_parent {
+            rels.push(Relationship { spdx_element_id: "SPDXRef-image".into(), relationship_type: "DESCENDANT_OF", related_spdx_element: id.clone() });
+        }
+        if !stages_using.is_empty() || e.uses.iter().any(|u| u == "copy" || u == "mount") {
+            rels.push(Relationship { spdx_element_id: id, relationship_type: "BUILD_TOOL_OF", related_spdx_element: "SPDXRef-image".into() });
+        }
+    }
+
+    Document {
+        spdx_version: "SPDX-2.3",
+        data_license: "CC0-1.0",
+        spdxid: "SPDXRef-DOCUMENT".into(),
+        name: doc_name,
+        document_namespace: format!("https://ctxsbom.dev/spdxdocs/{safe}-{}", uuid::Uuid::new_v4()),
+        creation_info: CreationInfo { created: now.clone(), creators: vec![format!("Tool: ctxsbom-{}", p.tool.version)] },
+        packages,
+        files,
+        relationships: rels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oci_purls_like_mobster() {
+        assert_eq!(
+            oci_purl("quay.io/org/App:1.0", "sha256:ab", Some("amd64")),
+            "pkg:oci/app@sha256%3Aab?arch=amd64&repository_url=quay.io/org/App&tag=1.0"
+        );
+        assert_eq!(oci_purl("localhost:5000/x", "sha256:cd", None), "pkg:oci/x@sha256%3Acd?repository_url=localhost:5000/x");
+    }
+}
