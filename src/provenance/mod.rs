@@ -203,7 +203,10 @@ impl<'a> Engine<'a> {
             Source::Image(r) => {
                 let created = self.external_place(&r);
                 let hop = Hop { stage: label, path: path.into(), how: "inherited".into(), line: None, from: Some(created.clone().with_path(path)) };
-                Trace { hops: vec![hop], created, evidence: Evidence::Layer, candidates: vec![] }
+                // With the base image at hand its layers were matched by diff_id; without it only the
+                // layer position says so.
+                let evidence = if self.externals.contains_key(&r) { Evidence::Content } else { Evidence::Layer };
+                Trace { hops: vec![hop], created, evidence, candidates: vec![] }
             }
             Source::Scratch => Trace { hops: vec![], created: Place::stage(&label), evidence: Evidence::None, candidates: vec![] },
         }
@@ -268,7 +271,8 @@ impl<'a> Engine<'a> {
         }
         if let Some(r) = later_run {
             if let Op::Run(run) = &stage.instructions[r].op {
-                return self.made_by_run(s, r, run, path, node, depth);
+                // Several instructions share the layer: the RUN is the likeliest writer, not a certain one.
+                return self.weaken(self.made_by_run(s, r, run, path, node, depth));
             }
         }
         if let Some(t) = mismatch {
@@ -312,7 +316,7 @@ impl<'a> Engine<'a> {
             }
         }
         let hop = Hop { stage: label.clone(), path: path.into(), how: "run".into(), line: Some(line), from: None };
-        Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Instruction, candidates: vec![] }
+        Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Content, candidates: vec![] }
     }
 
     fn source<'s>(&'s self, s: usize, from: Option<&'s str>) -> Src<'s> {
@@ -364,7 +368,7 @@ impl<'a> Engine<'a> {
             let target = |src: &str| if c.dest_is_dir { join(&c.dest, src) } else { c.dest.clone() };
             if c.sources.iter().any(|src| target(src) == path) {
                 let hop = Hop { stage: label.clone(), path: path.into(), how: "heredoc".into(), line: Some(line), from: None };
-                return Some(CopyOutcome::Traced(Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Instruction, candidates: vec![] }));
+                return Some(CopyOutcome::Traced(Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Content, candidates: vec![] }));
             }
         }
         let mut src = self.source(s, c.from.as_deref());

@@ -92,8 +92,10 @@ pub struct Origin {
     /// Alternatives, only when the evidence cannot decide.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<Place>,
-    /// `content` (hashes matched along the chain), `instruction` (paths of the Containerfile matched,
-    /// content not checkable), `layer` (only the layer that wrote it is known), or `none`.
+    /// `content`: every hop checked (hashes matched, layers matched by diff_id, the writing layer made
+    /// by one instruction); `instruction`: some hop rests on the Containerfile alone (no image or
+    /// context to compare, or a layer several instructions share); `layer`: only the layer position
+    /// says so (base image not given); `none`: nothing explains it (see `candidates`).
     pub evidence: String,
     /// Every hop from the final image back to where the content was made.
     pub via: Vec<Hop>,
