@@ -10,4 +10,3 @@ pub mod paths;
 pub mod progress;
 pub mod provenance;
 pub mod scan;
-

@@ -142,7 +142,10 @@ fn decompress<'r, B: BufRead + 'r>(buffered: B) -> Result<Box<dyn Read + 'r>> {
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(buffered))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::with_buffer(buffered).context("starting the zstd decoder")?)
+        Box::new(
+            zstd::stream::read::Decoder::with_buffer(buffered)
+                .context("starting the zstd decoder")?,
+        )
     } else {
         Box::new(buffered)
     })
@@ -512,14 +515,21 @@ pub fn index_images(
                 None => {
                     let what = format!("layer {} ({}) of {}", i, diff_id, img.reference);
                     let l = &img.layers[*i];
-                    let expect = Expect { diff_id: *diff_id, blob_digest: l.blob_digest };
+                    let expect = Expect {
+                        diff_id: *diff_id,
+                        blob_digest: l.blob_digest,
+                    };
                     let idx = index_blob(img.open_layer(*i)?, &expect, &what)?;
                     cache.put(&idx)?;
                     idx
                 }
             };
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress.note(&format!("indexed layer {n}/{total} {} ({} entries)", short(diff_id), idx.entries.len()));
+            progress.note(&format!(
+                "indexed layer {n}/{total} {} ({} entries)",
+                short(diff_id),
+                idx.entries.len()
+            ));
             Ok((*diff_id, std::sync::Arc::new(idx)))
         })
         .collect();

@@ -127,7 +127,11 @@ pub fn oci_purl(reference: &str, digest: &str, arch: Option<&str>) -> String {
     if let Some(t) = tag {
         q.push(format!("tag={t}"));
     }
-    format!("pkg:oci/{name}@{}?{}", digest.replace(':', "%3A"), q.join("&"))
+    format!(
+        "pkg:oci/{name}@{}?{}",
+        digest.replace(':', "%3A"),
+        q.join("&")
+    )
 }
 
 fn split_tag(r: &str) -> (&str, Option<&str>) {
@@ -139,21 +143,52 @@ fn split_tag(r: &str) -> (&str, Option<&str>) {
 }
 
 fn spdx_id(prefix: &str, s: &str) -> String {
-    let clean: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("SPDXRef-{prefix}-{clean}")
 }
 
 pub fn document(p: &Provenance) -> Document {
     let now = timestamp();
-    let image_name = p.image.name.clone().unwrap_or_else(|| p.image.reference.clone());
-    let doc_name = format!("{}@{}", split_tag(image_name.trim_start_matches("containers-storage:")).0, p.image.digest);
-    let safe: String = doc_name.chars().map(|c| if c.is_ascii_alphanumeric() || "./@:_-".contains(c) { c } else { '-' }).collect();
+    let image_name = p
+        .image
+        .name
+        .clone()
+        .unwrap_or_else(|| p.image.reference.clone());
+    let doc_name = format!(
+        "{}@{}",
+        split_tag(image_name.trim_start_matches("containers-storage:")).0,
+        p.image.digest
+    );
+    let safe: String = doc_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "./@:_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     let build_id = p.build_id.clone().unwrap_or_default();
     let final_stage = target_stage(p).unwrap_or_default().to_string();
     let annotate = |pairs: &[(&str, &str)]| -> Vec<Annotation> {
         pairs
             .iter()
-            .map(|(n, v)| Annotation { annotator: JSONENCODED, annotation_date: now.clone(), annotation_type: "OTHER", comment: prop(n, v) })
+            .map(|(n, v)| Annotation {
+                annotator: JSONENCODED,
+                annotation_date: now.clone(),
+                annotation_type: "OTHER",
+                comment: prop(n, v),
+            })
             .collect()
     };
 
@@ -165,7 +200,9 @@ pub fn document(p: &Provenance) -> Document {
     }];
     let mut sha1s = Vec::new();
     for (n, f) in p.files.iter().enumerate() {
-        let (Some(s256), Some(s1)) = (f.sha256, f.sha1.as_ref()) else { continue };
+        let (Some(s256), Some(s1)) = (f.sha256, f.sha1.as_ref()) else {
+            continue;
+        };
         sha1s.push(s1.clone());
         let o = &f.origin;
         let stage = o.created_in.stage.clone();
@@ -186,14 +223,24 @@ pub fn document(p: &Provenance) -> Document {
             spdxid: id.clone(),
             file_name: f.path.clone(),
             checksums: vec![
-                Checksum { algorithm: "SHA1", checksum_value: s1.clone() },
-                Checksum { algorithm: "SHA256", checksum_value: s256.hex() },
+                Checksum {
+                    algorithm: "SHA1",
+                    checksum_value: s1.clone(),
+                },
+                Checksum {
+                    algorithm: "SHA256",
+                    checksum_value: s256.hex(),
+                },
             ],
             license_concluded: "NOASSERTION",
             copyright_text: "NOASSERTION",
             comment: comment.to_string(),
         });
-        rels.push(Relationship { spdx_element_id: "SPDXRef-image".into(), relationship_type: "CONTAINS", related_spdx_element: id });
+        rels.push(Relationship {
+            spdx_element_id: "SPDXRef-image".into(),
+            relationship_type: "CONTAINS",
+            related_spdx_element: id,
+        });
     }
     sha1s.sort();
     let code = hex::encode(Sha1::digest(sha1s.concat().as_bytes()));
@@ -209,8 +256,13 @@ pub fn document(p: &Provenance) -> Document {
         version_info: Some(p.image.digest.to_string()),
         download_location: "NOASSERTION",
         files_analyzed: !files.is_empty(),
-        package_verification_code: (!files.is_empty()).then(|| VerificationCode { package_verification_code_value: code }),
-        checksums: vec![Checksum { algorithm: "SHA256", checksum_value: p.image.digest.hex() }],
+        package_verification_code: (!files.is_empty()).then(|| VerificationCode {
+            package_verification_code_value: code,
+        }),
+        checksums: vec![Checksum {
+            algorithm: "SHA256",
+            checksum_value: p.image.digest.hex(),
+        }],
         license_concluded: "NOASSERTION",
         license_declared: "NOASSERTION",
         copyright_text: "NOASSERTION",
@@ -240,14 +292,20 @@ pub fn document(p: &Provenance) -> Document {
             .map(|s| s.name.as_str())
             .collect();
         if !stages_using.is_empty() {
-            ann.push(("konflux:container:is_builder_image:for_stage".into(), builder_idx.to_string()));
+            ann.push((
+                "konflux:container:is_builder_image:for_stage".into(),
+                builder_idx.to_string(),
+            ));
             builder_idx += 1;
             for s in &stages_using {
                 ann.push(("konflux:container:stage_name".into(), s.to_string()));
             }
         }
         if e.uses.iter().any(|u| u == "copy" || u == "mount") {
-            ann.push(("konflux:container:is_builder_image:additional_builder_image".into(), "script-runner-image".into()));
+            ann.push((
+                "konflux:container:is_builder_image:additional_builder_image".into(),
+                "script-runner-image".into(),
+            ));
         }
         if !build_id.is_empty() {
             ann.push(("ctxsbom:build-id".into(), build_id.clone()));
@@ -260,23 +318,42 @@ pub fn document(p: &Provenance) -> Document {
             download_location: "NOASSERTION",
             files_analyzed: false,
             package_verification_code: None,
-            checksums: e.digest.iter().map(|d| Checksum { algorithm: "SHA256", checksum_value: d.hex() }).collect(),
+            checksums: e
+                .digest
+                .iter()
+                .map(|d| Checksum {
+                    algorithm: "SHA256",
+                    checksum_value: d.hex(),
+                })
+                .collect(),
             license_concluded: "NOASSERTION",
             license_declared: "NOASSERTION",
             copyright_text: "NOASSERTION",
             external_refs: e
                 .digest
                 .iter()
-                .map(|d| ExternalRef { reference_category: "PACKAGE-MANAGER", reference_type: "purl", reference_locator: oci_purl(&e.reference, &d.to_string(), arch) })
+                .map(|d| ExternalRef {
+                    reference_category: "PACKAGE-MANAGER",
+                    reference_type: "purl",
+                    reference_locator: oci_purl(&e.reference, &d.to_string(), arch),
+                })
                 .collect(),
             primary_package_purpose: Some("CONTAINER"),
             annotations: annotate(&pairs),
         });
         if is_parent {
-            rels.push(Relationship { spdx_element_id: "SPDXRef-image".into(), relationship_type: "DESCENDANT_OF", related_spdx_element: id.clone() });
+            rels.push(Relationship {
+                spdx_element_id: "SPDXRef-image".into(),
+                relationship_type: "DESCENDANT_OF",
+                related_spdx_element: id.clone(),
+            });
         }
         if !stages_using.is_empty() || e.uses.iter().any(|u| u == "copy" || u == "mount") {
-            rels.push(Relationship { spdx_element_id: id, relationship_type: "BUILD_TOOL_OF", related_spdx_element: "SPDXRef-image".into() });
+            rels.push(Relationship {
+                spdx_element_id: id,
+                relationship_type: "BUILD_TOOL_OF",
+                related_spdx_element: "SPDXRef-image".into(),
+            });
         }
     }
 
@@ -285,8 +362,14 @@ pub fn document(p: &Provenance) -> Document {
         data_license: "CC0-1.0",
         spdxid: "SPDXRef-DOCUMENT".into(),
         name: doc_name,
-        document_namespace: format!("https://ctxsbom.dev/spdxdocs/{safe}-{}", uuid::Uuid::new_v4()),
-        creation_info: CreationInfo { created: now.clone(), creators: vec![format!("Tool: ctxsbom-{}", p.tool.version)] },
+        document_namespace: format!(
+            "https://ctxsbom.dev/spdxdocs/{safe}-{}",
+            uuid::Uuid::new_v4()
+        ),
+        creation_info: CreationInfo {
+            created: now.clone(),
+            creators: vec![format!("Tool: ctxsbom-{}", p.tool.version)],
+        },
         packages,
         files,
         relationships: rels,
@@ -303,6 +386,9 @@ mod tests {
             oci_purl("quay.io/org/App:1.0", "sha256:ab", Some("amd64")),
             "pkg:oci/app@sha256%3Aab?arch=amd64&repository_url=quay.io/org/App&tag=1.0"
         );
-        assert_eq!(oci_purl("localhost:5000/x", "sha256:cd", None), "pkg:oci/x@sha256%3Acd?repository_url=localhost:5000/x");
+        assert_eq!(
+            oci_purl("localhost:5000/x", "sha256:cd", None),
+            "pkg:oci/x@sha256%3Acd?repository_url=localhost:5000/x"
+        );
     }
 }

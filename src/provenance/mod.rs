@@ -132,16 +132,26 @@ impl<'a> Engine<'a> {
 
     /// Traces every path of the target stage's image.
     pub fn trace_all(&self, target: usize) -> Vec<FileRecord> {
-        let Some(m) = self.model(target) else { return Vec::new() };
-        let Some(img) = m.image else { return Vec::new() };
-        let paths: Vec<(&String, &Node)> = img.view.iter().filter(|(p, _)| p.as_str() != "/").collect();
+        let Some(m) = self.model(target) else {
+            return Vec::new();
+        };
+        let Some(img) = m.image else {
+            return Vec::new();
+        };
+        let paths: Vec<(&String, &Node)> =
+            img.view.iter().filter(|(p, _)| p.as_str() != "/").collect();
         use rayon::prelude::*;
         paths
             .par_iter()
             .map(|(p, node)| {
                 let t = self.trace(target, p, 0);
-                let copied_from = t.hops.first().filter(|h| h.how != "inherited").and_then(|h| h.from.clone());
-                let copied_from = copied_from.filter(|f| f.stage.is_some() || f.image.is_some() || f.context.is_some());
+                let copied_from = t
+                    .hops
+                    .first()
+                    .filter(|h| h.how != "inherited")
+                    .and_then(|h| h.from.clone());
+                let copied_from = copied_from
+                    .filter(|f| f.stage.is_some() || f.image.is_some() || f.context.is_some());
                 FileRecord {
                     path: p.to_string(),
                     kind: node.entry.kind.as_str().to_string(),
@@ -168,7 +178,11 @@ impl<'a> Engine<'a> {
     }
 
     fn external_place(&self, r: &str) -> Place {
-        let digest = self.externals.get(r).map(|v| v.digest).or_else(|| self.external_digests.get(r).copied());
+        let digest = self
+            .externals
+            .get(r)
+            .map(|v| v.digest)
+            .or_else(|| self.external_digests.get(r).copied());
         Place::image(r, digest)
     }
 
@@ -182,7 +196,12 @@ impl<'a> Engine<'a> {
             return self.trace_by_instructions(s, path, depth);
         };
         if depth > MAX_DEPTH {
-            return Trace { hops: vec![], created: Place::stage(&label), evidence: Evidence::None, candidates: vec![] };
+            return Trace {
+                hops: vec![],
+                created: Place::stage(&label),
+                evidence: Evidence::None,
+                candidates: vec![],
+            };
         }
         if node.layer < m.base_layers {
             return self.inherited(s, path, depth);
@@ -197,18 +216,47 @@ impl<'a> Engine<'a> {
             Source::Stage(b) => {
                 let mut t = self.trace(b, path, depth + 1);
                 let from = Place::stage(&self.label(b)).with_path(path);
-                t.hops.insert(0, Hop { stage: label, path: path.into(), how: "inherited".into(), line: None, from: Some(from) });
+                t.hops.insert(
+                    0,
+                    Hop {
+                        stage: label,
+                        path: path.into(),
+                        how: "inherited".into(),
+                        line: None,
+                        from: Some(from),
+                    },
+                );
                 t
             }
             Source::Image(r) => {
                 let created = self.external_place(&r);
-                let hop = Hop { stage: label, path: path.into(), how: "inherited".into(), line: None, from: Some(created.clone().with_path(path)) };
+                let hop = Hop {
+                    stage: label,
+                    path: path.into(),
+                    how: "inherited".into(),
+                    line: None,
+                    from: Some(created.clone().with_path(path)),
+                };
                 // With the base image at hand its layers were matched by diff_id; without it only the
                 // layer position says so.
-                let evidence = if self.externals.contains_key(&r) { Evidence::Content } else { Evidence::Layer };
-                Trace { hops: vec![hop], created, evidence, candidates: vec![] }
+                let evidence = if self.externals.contains_key(&r) {
+                    Evidence::Content
+                } else {
+                    Evidence::Layer
+                };
+                Trace {
+                    hops: vec![hop],
+                    created,
+                    evidence,
+                    candidates: vec![],
+                }
             }
-            Source::Scratch => Trace { hops: vec![], created: Place::stage(&label), evidence: Evidence::None, candidates: vec![] },
+            Source::Scratch => Trace {
+                hops: vec![],
+                created: Place::stage(&label),
+                evidence: Evidence::None,
+                candidates: vec![],
+            },
         }
     }
 
@@ -217,11 +265,18 @@ impl<'a> Engine<'a> {
     fn trace_by_instructions(&self, s: usize, path: &str, depth: usize) -> Trace {
         let all: Vec<usize> = (0..self.cf.stages[s].instructions.len()).collect();
         if depth > MAX_DEPTH {
-            return Trace { hops: vec![], created: Place::stage(&self.label(s)), evidence: Evidence::None, candidates: vec![] };
+            return Trace {
+                hops: vec![],
+                created: Place::stage(&self.label(s)),
+                evidence: Evidence::None,
+                candidates: vec![],
+            };
         }
         for &i in all.iter().rev() {
             if let Op::Copy(c) = &self.cf.stages[s].instructions[i].op {
-                if let Some(CopyOutcome::Traced(t) | CopyOutcome::Mismatch(t)) = self.via_copy(s, i, c, path, None, depth) {
+                if let Some(CopyOutcome::Traced(t) | CopyOutcome::Mismatch(t)) =
+                    self.via_copy(s, i, c, path, None, depth)
+                {
                     return self.weaken(t);
                 }
             }
@@ -261,8 +316,19 @@ impl<'a> Engine<'a> {
                     // The COPY put something here, but not this content: a later RUN changed it.
                     if let Some(r) = later_run {
                         let line = stage.instructions[r].line;
-                        let hop = Hop { stage: label.clone(), path: path.into(), how: "run".into(), line: Some(line), from: None };
-                        return Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Content, candidates: vec![] };
+                        let hop = Hop {
+                            stage: label.clone(),
+                            path: path.into(),
+                            how: "run".into(),
+                            line: Some(line),
+                            from: None,
+                        };
+                        return Trace {
+                            hops: vec![hop],
+                            created: Place::stage(&label),
+                            evidence: Evidence::Content,
+                            candidates: vec![],
+                        };
                     }
                     mismatch.get_or_insert(t);
                 }
@@ -281,12 +347,35 @@ impl<'a> Engine<'a> {
         // No instruction of the layer explains the path: it is the stage's, but say where else the
         // same content exists.
         let candidates = self.find_content(node, s);
-        let hop = Hop { stage: label.clone(), path: path.into(), how: "layer".into(), line: None, from: None };
-        let evidence = if group.is_empty() { Evidence::Layer } else { Evidence::None };
-        Trace { hops: vec![hop], created: Place::stage(&label), evidence, candidates }
+        let hop = Hop {
+            stage: label.clone(),
+            path: path.into(),
+            how: "layer".into(),
+            line: None,
+            from: None,
+        };
+        let evidence = if group.is_empty() {
+            Evidence::Layer
+        } else {
+            Evidence::None
+        };
+        Trace {
+            hops: vec![hop],
+            created: Place::stage(&label),
+            evidence,
+            candidates,
+        }
     }
 
-    fn made_by_run(&self, s: usize, i: usize, r: &crate::containerfile::Run, path: &str, node: &Node, depth: usize) -> Trace {
+    fn made_by_run(
+        &self,
+        s: usize,
+        i: usize,
+        r: &crate::containerfile::Run,
+        path: &str,
+        node: &Node,
+        depth: usize,
+    ) -> Trace {
         let label = self.label(s);
         let line = self.cf.stages[s].instructions[i].line;
         // RUN --mount=type=bind,from=X: content found in X's mounted tree came from X.
@@ -294,7 +383,11 @@ impl<'a> Engine<'a> {
             for m in r.mounts.iter().filter(|m| m.kind == "bind") {
                 let Some(from) = &m.from else { continue };
                 let src = self.source(s, Some(from));
-                let root = m.source.as_deref().map(|p| paths::resolve("/", p).unwrap_or_else(|_| "/".into())).unwrap_or_else(|| "/".into());
+                let root = m
+                    .source
+                    .as_deref()
+                    .map(|p| paths::resolve("/", p).unwrap_or_else(|_| "/".into()))
+                    .unwrap_or_else(|| "/".into());
                 let Some(v) = src.view() else { continue };
                 let mut hits: Vec<String> = v
                     .subtree(&root)
@@ -308,23 +401,50 @@ impl<'a> Engine<'a> {
                 let src_path = hits[0].clone();
                 let mut t = self.continue_from(src, &src_path, depth);
                 let from_place = self.src_place(src).with_path(&src_path);
-                t.hops.insert(0, Hop { stage: label.clone(), path: path.into(), how: "mount".into(), line: Some(line), from: Some(from_place) });
+                t.hops.insert(
+                    0,
+                    Hop {
+                        stage: label.clone(),
+                        path: path.into(),
+                        how: "mount".into(),
+                        line: Some(line),
+                        from: Some(from_place),
+                    },
+                );
                 if hits.len() > 1 {
-                    t.candidates = hits[1..].iter().map(|p| self.src_place(src).with_path(p)).collect();
+                    t.candidates = hits[1..]
+                        .iter()
+                        .map(|p| self.src_place(src).with_path(p))
+                        .collect();
                 }
                 return t;
             }
         }
-        let hop = Hop { stage: label.clone(), path: path.into(), how: "run".into(), line: Some(line), from: None };
-        Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Content, candidates: vec![] }
+        let hop = Hop {
+            stage: label.clone(),
+            path: path.into(),
+            how: "run".into(),
+            line: Some(line),
+            from: None,
+        };
+        Trace {
+            hops: vec![hop],
+            created: Place::stage(&label),
+            evidence: Evidence::Content,
+            candidates: vec![],
+        }
     }
 
     fn source<'s>(&'s self, s: usize, from: Option<&'s str>) -> Src<'s> {
         match from {
             None => Src::Context(self.context),
             Some(f) => match self.cf.resolve(s, f) {
-                Source::Stage(x) => Src::Stage(x, self.model(x).and_then(|m| m.image).map(|i| &i.view)),
-                Source::Image(_) | Source::Scratch => Src::Image(f, self.externals.get(f).map(|v| &v.view)),
+                Source::Stage(x) => {
+                    Src::Stage(x, self.model(x).and_then(|m| m.image).map(|i| &i.view))
+                }
+                Source::Image(_) | Source::Scratch => {
+                    Src::Image(f, self.externals.get(f).map(|v| &v.view))
+                }
             },
         }
     }
@@ -345,30 +465,73 @@ impl<'a> Engine<'a> {
             Src::Image(r, v) => Trace {
                 hops: vec![],
                 created: self.external_place(r).with_path(src_path),
-                evidence: if v.is_some() { Evidence::Content } else { Evidence::Instruction },
+                evidence: if v.is_some() {
+                    Evidence::Content
+                } else {
+                    Evidence::Instruction
+                },
                 candidates: vec![],
             },
             Src::Context(v) => {
                 let rel = src_path.trim_start_matches('/');
-                Trace { hops: vec![], created: Place::context(rel), evidence: if v.is_some() { Evidence::Content } else { Evidence::Instruction }, candidates: vec![] }
+                Trace {
+                    hops: vec![],
+                    created: Place::context(rel),
+                    evidence: if v.is_some() {
+                        Evidence::Content
+                    } else {
+                        Evidence::Instruction
+                    },
+                    candidates: vec![],
+                }
             }
-            Src::Archive(a, _) => Trace { hops: vec![], created: Place::context(a).with_path(src_path), evidence: Evidence::Content, candidates: vec![] },
+            Src::Archive(a, _) => Trace {
+                hops: vec![],
+                created: Place::context(a).with_path(src_path),
+                evidence: Evidence::Content,
+                candidates: vec![],
+            },
         }
     }
 
     /// If COPY/ADD instruction `i` of stage `s` wrote `path`, the trace through it. Evidence `None`
     /// means the instruction covers the path but its source holds other content.
-    fn via_copy(&self, s: usize, i: usize, c: &'a Copy, path: &str, node: Option<&Node>, depth: usize) -> Option<CopyOutcome> {
+    fn via_copy(
+        &self,
+        s: usize,
+        i: usize,
+        c: &'a Copy,
+        path: &str,
+        node: Option<&Node>,
+        depth: usize,
+    ) -> Option<CopyOutcome> {
         let label = self.label(s);
         let line = self.cf.stages[s].instructions[i].line;
         let how = if c.add { "add" } else { "copy" };
         let stage_view = self.model(s).and_then(|m| m.image).map(|i| &i.view);
         // Inline heredoc content.
         if !c.heredocs.is_empty() && c.sources.iter().all(|src| c.heredocs.contains(src)) {
-            let target = |src: &str| if c.dest_is_dir { join(&c.dest, src) } else { c.dest.clone() };
+            let target = |src: &str| {
+                if c.dest_is_dir {
+                    join(&c.dest, src)
+                } else {
+                    c.dest.clone()
+                }
+            };
             if c.sources.iter().any(|src| target(src) == path) {
-                let hop = Hop { stage: label.clone(), path: path.into(), how: "heredoc".into(), line: Some(line), from: None };
-                return Some(CopyOutcome::Traced(Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Content, candidates: vec![] }));
+                let hop = Hop {
+                    stage: label.clone(),
+                    path: path.into(),
+                    how: "heredoc".into(),
+                    line: Some(line),
+                    from: None,
+                };
+                return Some(CopyOutcome::Traced(Trace {
+                    hops: vec![hop],
+                    created: Place::stage(&label),
+                    evidence: Evidence::Content,
+                    candidates: vec![],
+                }));
             }
         }
         let mut src = self.source(s, c.from.as_deref());
@@ -377,13 +540,19 @@ impl<'a> Engine<'a> {
             if c.heredocs.contains(pattern) || pattern.contains("://") {
                 continue;
             }
-            let Ok(pat) = paths::resolve("/", pattern) else { continue };
+            let Ok(pat) = paths::resolve("/", pattern) else {
+                continue;
+            };
             // ADD of a local archive: its entries land below the destination.
             if c.add && c.from.is_none() && !paths::has_glob(&pat) {
                 let rel = pat.trim_start_matches('/');
                 if let Some((k, v)) = self.archives.get_key_value(rel) {
                     if let Some(rest) = paths::strip_dir(path, &c.dest) {
-                        let inner = if rest.is_empty() { "/".to_string() } else { rest.to_string() };
+                        let inner = if rest.is_empty() {
+                            "/".to_string()
+                        } else {
+                            rest.to_string()
+                        };
                         if let Some(n) = v.get(&inner) {
                             src = Src::Archive(k.as_str(), v);
                             found = Some((inner, Some(n)));
@@ -414,9 +583,22 @@ impl<'a> Engine<'a> {
         }
         let Some((src_path, src_node)) = found else {
             // An implicit parent directory of the destination.
-            if node.is_none_or(|n| n.entry.kind == EntryKind::Dir) && paths::strip_dir(&c.dest, path).is_some_and(|r| !r.is_empty()) {
-                let hop = Hop { stage: label.clone(), path: path.into(), how: how.into(), line: Some(line), from: None };
-                return Some(CopyOutcome::Traced(Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Instruction, candidates: vec![] }));
+            if node.is_none_or(|n| n.entry.kind == EntryKind::Dir)
+                && paths::strip_dir(&c.dest, path).is_some_and(|r| !r.is_empty())
+            {
+                let hop = Hop {
+                    stage: label.clone(),
+                    path: path.into(),
+                    how: how.into(),
+                    line: Some(line),
+                    from: None,
+                };
+                return Some(CopyOutcome::Traced(Trace {
+                    hops: vec![hop],
+                    created: Place::stage(&label),
+                    evidence: Evidence::Instruction,
+                    candidates: vec![],
+                }));
             }
             return None;
         };
@@ -424,7 +606,13 @@ impl<'a> Engine<'a> {
             Src::Context(_) => Place::context(src_path.trim_start_matches('/')),
             _ => self.src_place(src).with_path(&src_path),
         };
-        let hop = Hop { stage: label.clone(), path: path.into(), how: how.into(), line: Some(line), from: Some(from_place) };
+        let hop = Hop {
+            stage: label.clone(),
+            path: path.into(),
+            how: how.into(),
+            line: Some(line),
+            from: Some(from_place),
+        };
         let verdict = match (node, src_node) {
             (Some(a), Some(b)) => same_content(a, b),
             _ => None,
@@ -432,7 +620,12 @@ impl<'a> Engine<'a> {
         if verdict == Some(false) {
             // Covered by the instruction, but another content.
             let candidates = node.map(|n| self.find_content(n, s)).unwrap_or_default();
-            return Some(CopyOutcome::Mismatch(Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::None, candidates }));
+            return Some(CopyOutcome::Mismatch(Trace {
+                hops: vec![hop],
+                created: Place::stage(&label),
+                evidence: Evidence::None,
+                candidates,
+            }));
         }
         let mut t = self.continue_from(src, &src_path, depth);
         if verdict.is_none() {
@@ -444,7 +637,9 @@ impl<'a> Engine<'a> {
 
     /// Other places (stage images, external images, the context) holding the same content.
     fn find_content(&self, node: &Node, except: usize) -> Vec<Place> {
-        let Some(h) = node.entry.sha256 else { return vec![] };
+        let Some(h) = node.entry.sha256 else {
+            return vec![];
+        };
         let mut out = Vec::new();
         for m in &self.stages {
             if m.index == except {
@@ -483,19 +678,45 @@ impl<'a> Engine<'a> {
             }
             m
         });
-        map.get(h).cloned().unwrap_or_default().into_iter().take(4).collect()
+        map.get(h)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .take(4)
+            .collect()
     }
 }
 
 /// Where `path` (in the destination stage) would come from if source `m` of COPY `c` produced it.
-fn map_source(c: &Copy, m: &str, is_dir: Option<bool>, path: &str, stage_view: Option<&FsView>) -> Option<String> {
-    let under = |dir: &str| paths::strip_dir(path, dir).map(|rest| if rest.is_empty() { m.to_string() } else { join(m, rest) });
+fn map_source(
+    c: &Copy,
+    m: &str,
+    is_dir: Option<bool>,
+    path: &str,
+    stage_view: Option<&FsView>,
+) -> Option<String> {
+    let under = |dir: &str| {
+        paths::strip_dir(path, dir).map(|rest| {
+            if rest.is_empty() {
+                m.to_string()
+            } else {
+                join(m, rest)
+            }
+        })
+    };
     match is_dir {
         // A directory source: its contents go into the destination.
         Some(true) => under(&c.dest),
         Some(false) => {
-            let into_dir = c.dest_is_dir || stage_view.and_then(|v| v.get(&c.dest)).is_some_and(|n| n.entry.kind == EntryKind::Dir);
-            let target = if into_dir { join(&c.dest, paths::basename(m)) } else { c.dest.clone() };
+            let into_dir = c.dest_is_dir
+                || stage_view
+                    .and_then(|v| v.get(&c.dest))
+                    .is_some_and(|n| n.entry.kind == EntryKind::Dir);
+            let target = if into_dir {
+                join(&c.dest, paths::basename(m))
+            } else {
+                c.dest.clone()
+            };
             (target == path).then(|| m.to_string())
         }
         // Source not visible: a file at the destination, or a directory's contents below it.
@@ -536,10 +757,17 @@ fn same_content(a: &Node, b: &Node) -> Option<bool> {
 }
 
 /// How many leading layers of a stage image are its base's, and which instructions made the rest.
-pub fn layer_groups(cf: &Containerfile, stage: usize, n_layers: usize, base_layers: usize) -> Vec<Vec<usize>> {
+pub fn layer_groups(
+    cf: &Containerfile,
+    stage: usize,
+    n_layers: usize,
+    base_layers: usize,
+) -> Vec<Vec<usize>> {
     let ins = &cf.stages[stage].instructions;
     let own = n_layers.saturating_sub(base_layers);
-    let layered: Vec<usize> = (0..ins.len()).filter(|&i| ins[i].op.makes_layer()).collect();
+    let layered: Vec<usize> = (0..ins.len())
+        .filter(|&i| ins[i].op.makes_layer())
+        .collect();
     if own == layered.len() {
         layered.into_iter().map(|i| vec![i]).collect()
     } else {
@@ -551,8 +779,13 @@ pub fn layer_groups(cf: &Containerfile, stage: usize, n_layers: usize, base_laye
 /// Base layer count from the image alone: buildah marks the first layer it commits for a stage with
 /// the comment `FROM <base>`; every layer before it came from the base.
 pub fn base_layers_from_history(img: &ImageView, base: &str) -> Option<usize> {
-    let want = [format!("FROM {base}"), format!("FROM {}", normalize_ref(base))];
-    img.layer_comments.iter().position(|c| c.as_ref().is_some_and(|c| want.contains(c)))
+    let want = [
+        format!("FROM {base}"),
+        format!("FROM {}", normalize_ref(base)),
+    ];
+    img.layer_comments
+        .iter()
+        .position(|c| c.as_ref().is_some_and(|c| want.contains(c)))
 }
 
 /// `name` with `:latest` when it has no tag or digest, as buildah writes it in comments.

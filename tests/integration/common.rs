@@ -1,0 +1,226 @@
+//! Shared fixtures: a private buildah store (vfs, chroot isolation) holding a busybox base image
+//! made from Debian's busybox-static, built once per test run and shared by every test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub struct Store {
+    pub dir: PathBuf,
+    pub root: PathBuf,
+    pub runroot: PathBuf,
+}
+
+static STORE: OnceLock<Store> = OnceLock::new();
+
+fn check(out: Output, what: &str) -> Output {
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+pub fn which(p: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).is_file()))
+}
+
+impl Store {
+    /// The shared store, with `localhost/bb` (busybox) and `localhost/tools` (bb + /opt/tool) in it.
+    pub fn get() -> &'static Store {
+        STORE.get_or_init(|| {
+            assert!(
+                which("buildah") && Path::new("/bin/busybox").exists(),
+                "these tests need buildah and busybox-static: run .ci/run, or apt-get install buildah busybox-static"
+            );
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let s = Store { root: dir.join("root"), runroot: dir.join("run"), dir };
+            s.make_busybox("localhost/bb");
+            let ctx = s.dir.join("tools-ctx");
+            std::fs::create_dir_all(&ctx).unwrap();
+            std::fs::write(ctx.join("Containerfile"), "FROM localhost/bb\nRUN mkdir -p /opt/tool && echo tool-v1 > /opt/tool/tool.txt\n").unwrap();
+            s.build(&ctx, &["-t", "localhost/tools"]);
+            s
+        })
+    }
+
+    pub fn storage_args(&self) -> Vec<String> {
+        vec![
+            "--root".into(),
+            self.root.display().to_string(),
+            "--runroot".into(),
+            self.runroot.display().to_string(),
+            "--storage-driver".into(),
+            "vfs".into(),
+        ]
+    }
+
+    pub fn buildah(&self, args: &[&str]) -> Output {
+        let out = Command::new("buildah")
+            .args(self.storage_args())
+            .args(args)
+            .output()
+            .expect("running buildah");
+        check(out, &format!("buildah {}", args.join(" ")))
+    }
+
+    fn make_busybox(&self, name: &str) {
+        let rootfs = self.dir.join("bb-rootfs");
+        for d in [
+            "bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "root", "dev", "proc", "sys", "run",
+        ] {
+            std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+        let list = check(
+            Command::new("/bin/busybox")
+                .arg("--list-full")
+                .output()
+                .unwrap(),
+            "busybox --list-full",
+        );
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            let p = rootfs.join(applet);
+            if p.symlink_metadata().is_err() {
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::os::unix::fs::symlink("/bin/busybox", &p).unwrap();
+            }
+        }
+        std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
+        let tar = self.dir.join("bb.tar");
+        check(
+            Command::new("tar")
+                .args([
+                    "-C",
+                    rootfs.to_str().unwrap(),
+                    "--numeric-owner",
+                    "--sort=name",
+                    "--mtime=@1700000000",
+                    "-cf",
+                ])
+                .arg(&tar)
+                .arg(".")
+                .output()
+                .unwrap(),
+            "tar",
+        );
+        let c = String::from_utf8(self.buildah(&["from", "scratch"]).stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        self.buildah(&["add", &c, tar.to_str().unwrap(), "/"]);
+        self.buildah(&[
+            "config",
+            "--env",
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "--cmd",
+            "sh",
+            &c,
+        ]);
+        self.buildah(&["commit", "-q", "--rm", &c, name]);
+    }
+
+    /// `buildah build --isolation chroot ARGS… CONTEXT`; returns the image ID (64 hex).
+    pub fn build(&self, context: &Path, args: &[&str]) -> String {
+        let iid = context.join(format!(".iid-{}", rand_suffix()));
+        let mut all = vec![
+            "build",
+            "--isolation",
+            "chroot",
+            "--iidfile",
+            iid.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        all.push(context.to_str().unwrap());
+        self.buildah(&all);
+        let id = std::fs::read_to_string(&iid).unwrap();
+        let _ = std::fs::remove_file(&iid);
+        id.trim().trim_start_matches("sha256:").to_string()
+    }
+
+    /// A fresh directory for one test's build context.
+    pub fn context(&self, name: &str, containerfile: &str, files: &[(&str, &str)]) -> PathBuf {
+        let d = self.dir.join(format!("ctx-{name}"));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("Containerfile"), containerfile).unwrap();
+        for (p, body) in files {
+            let f = d.join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, body).unwrap();
+        }
+        d
+    }
+
+    /// `ctxsbom ARGS…` with this store's flags appended; panics on failure.
+    pub fn ctxsbom(&self, args: &[&str]) -> Output {
+        let out = self.ctxsbom_raw(args);
+        check(out, &format!("ctxsbom {}", args.join(" ")))
+    }
+
+    pub fn ctxsbom_raw(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctxsbom"));
+        cmd.args(args);
+        if args.first() == Some(&"scan") {
+            cmd.args(self.storage_args())
+                .arg("--cache-dir")
+                .arg(self.dir.join("cache"));
+        }
+        cmd.output().expect("running ctxsbom")
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The provenance document's file record for `path`.
+pub fn file<'a>(p: &'a Value, path: &str) -> Option<&'a Value> {
+    p["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path)
+}
+
+/// (createdIn, copiedFrom) of a path, panicking with the whole record when absent.
+pub fn origin(p: &Value, path: &str) -> (Value, Value) {
+    let f = file(p, path).unwrap_or_else(|| panic!("{path} is not in the provenance document"));
+    (
+        f["origin"]["createdIn"].clone(),
+        f["origin"]["copiedFrom"].clone(),
+    )
+}
+
+/// The Python of the venv that holds the reference validators (made by .ci/run).
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("CTXSBOM_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "the reference validators are missing ({}): run .ci/run, or python3 -m venv .venv && .venv/bin/pip install spdx-tools 'cyclonedx-python-lib[json-validation]'",
+        p.display()
+    );
+    p
+}
+
+pub fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
