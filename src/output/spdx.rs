@@ -221,7 +221,8 @@ pub fn document(p: &Provenance) -> Document {
         let id = format!("SPDXRef-File-{n}");
         files.push(File {
             spdxid: id.clone(),
-            file_name: f.path.clone(),
+            // syft's spelling (relative to the image root); SPDX forbids a leading `/`.
+            file_name: f.path.trim_start_matches('/').to_string(),
             checksums: vec![
                 Checksum {
                     algorithm: "SHA1",

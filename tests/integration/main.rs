@@ -2,4 +2,7 @@
 //! checked by the reference validators. One test binary, so the base images are built once.
 
 mod common;
+mod errors;
 mod provenance;
+mod sources;
+mod validate;
