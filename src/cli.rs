@@ -38,7 +38,7 @@ pub struct Cli {
 pub enum Command {
     /// Trace every file of an image to its origin and write SBOMs.
     #[command(after_long_help = SCAN_EXAMPLES)]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Explain, in words, where one path of a scanned image came from.
     Explain(ExplainArgs),
 }
@@ -124,7 +124,7 @@ pub struct ExplainArgs {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Scan(a) => run_scan(a),
+        Command::Scan(a) => run_scan(*a),
         Command::Explain(a) => {
             let bytes = std::fs::read(&a.provenance)
                 .with_context(|| format!("reading {}", a.provenance.display()))?;

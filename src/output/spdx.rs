@@ -257,7 +257,7 @@ pub fn document(p: &Provenance) -> Document {
         version_info: Some(p.image.digest.to_string()),
         download_location: "NOASSERTION",
         files_analyzed: !files.is_empty(),
-        package_verification_code: (!files.is_empty()).then(|| VerificationCode {
+        package_verification_code: (!files.is_empty()).then_some(VerificationCode {
             package_verification_code_value: code,
         }),
         checksums: vec![Checksum {

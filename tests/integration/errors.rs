@@ -10,7 +10,11 @@ use crate::provenance::multi;
 fn fails(args: &[&str]) -> String {
     let out = Store::get().ctxsbom_raw(args);
     assert!(!out.status.success(), "ctxsbom {args:?} should fail");
-    assert_eq!(out.status.code(), Some(1), "an error, not a crash: {args:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error, not a crash: {args:?}"
+    );
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!err.contains("panicked"), "{err}");
     err
@@ -72,8 +76,18 @@ fn malformed_containerfile_names_the_line() {
     let d = work("cf");
     let cf = containerfile(&d, "FROM localhost/bb\n\nCOPY only-one-arg\n");
     let out = d.join("out.json");
-    let err = fails(&["scan", "containers-storage:localhost/bb", "-f", &cf, "-o", &format!("provenance-json={}", out.display())]);
-    assert!(err.contains("line 3") && err.contains("Containerfile"), "{err}");
+    let err = fails(&[
+        "scan",
+        "containers-storage:localhost/bb",
+        "-f",
+        &cf,
+        "-o",
+        &format!("provenance-json={}", out.display()),
+    ]);
+    assert!(
+        err.contains("line 3") && err.contains("Containerfile"),
+        "{err}"
+    );
     assert!(!out.exists(), "no output file on failure");
 }
 
@@ -81,11 +95,30 @@ fn malformed_containerfile_names_the_line() {
 fn unknown_stage_and_target_are_named() {
     let m = multi();
     let cf = m.ctx.join("Containerfile").display().to_string();
-    let err = fails(&["scan", "containers-storage:localhost/multi", "-f", &cf, "--stage", "nosuch=containers-storage:localhost/bb"]);
+    let err = fails(&[
+        "scan",
+        "containers-storage:localhost/multi",
+        "-f",
+        &cf,
+        "--stage",
+        "nosuch=containers-storage:localhost/bb",
+    ]);
     assert!(err.contains("nosuch") && err.contains("builder"), "{err}");
-    let err = fails(&["scan", "containers-storage:localhost/multi", "-f", &cf, "--target", "ghost"]);
+    let err = fails(&[
+        "scan",
+        "containers-storage:localhost/multi",
+        "-f",
+        &cf,
+        "--target",
+        "ghost",
+    ]);
     assert!(err.contains("ghost"), "{err}");
-    let err = fails(&["scan", "containers-storage:localhost/does-not-exist", "-f", &cf]);
+    let err = fails(&[
+        "scan",
+        "containers-storage:localhost/does-not-exist",
+        "-f",
+        &cf,
+    ]);
     assert!(err.contains("localhost/does-not-exist"), "{err}");
 }
 
@@ -95,36 +128,102 @@ fn corrupt_and_truncated_layers_are_named_and_leave_outputs_alone() {
     let cf = containerfile(&d, "FROM scratch\nCOPY x /x\n");
     let good = tar_with("x", b"payload");
     // Declared diff_id of other content: a mismatch.
-    oci_layout(&d.join("mismatch"), &good, &format!("sha256:{}", hex_sha(b"something else")));
+    oci_layout(
+        &d.join("mismatch"),
+        &good,
+        &format!("sha256:{}", hex_sha(b"something else")),
+    );
     let out = d.join("sbom.spdx.json");
     std::fs::write(&out, "previous content").unwrap();
-    let err = fails(&["scan", &format!("oci:{}", d.join("mismatch").display()), "-f", &cf, "--no-cache", "-o", &format!("spdx-json={}", out.display())]);
-    assert!(err.contains("diff_id mismatch") && err.contains("layer 0"), "{err}");
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous content", "a failed run must not touch outputs");
+    let err = fails(&[
+        "scan",
+        &format!("oci:{}", d.join("mismatch").display()),
+        "-f",
+        &cf,
+        "--no-cache",
+        "-o",
+        &format!("spdx-json={}", out.display()),
+    ]);
+    assert!(
+        err.contains("diff_id mismatch") && err.contains("layer 0"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "previous content",
+        "a failed run must not touch outputs"
+    );
     // Truncated blob: the layer's digest still matches the manifest's claim only if untouched.
     let trunc = &good[..700];
-    oci_layout(&d.join("trunc"), trunc, &format!("sha256:{}", hex_sha(&good)));
-    let err = fails(&["scan", &format!("oci:{}", d.join("trunc").display()), "-f", &cf, "--no-cache"]);
+    oci_layout(
+        &d.join("trunc"),
+        trunc,
+        &format!("sha256:{}", hex_sha(&good)),
+    );
+    let err = fails(&[
+        "scan",
+        &format!("oci:{}", d.join("trunc").display()),
+        "-f",
+        &cf,
+        "--no-cache",
+    ]);
     assert!(err.contains("layer 0"), "{err}");
     // A hostile `../` name.
     let evil = tar_with("../../etc/evil", b"x");
-    oci_layout(&d.join("evil"), &evil, &format!("sha256:{}", hex_sha(&evil)));
-    let err = fails(&["scan", &format!("oci:{}", d.join("evil").display()), "-f", &cf, "--no-cache"]);
-    assert!(err.contains("../../etc/evil") && err.contains("climbs above the root"), "{err}");
+    oci_layout(
+        &d.join("evil"),
+        &evil,
+        &format!("sha256:{}", hex_sha(&evil)),
+    );
+    let err = fails(&[
+        "scan",
+        &format!("oci:{}", d.join("evil").display()),
+        "-f",
+        &cf,
+        "--no-cache",
+    ]);
+    assert!(
+        err.contains("../../etc/evil") && err.contains("climbs above the root"),
+        "{err}"
+    );
     // And a sane layout of the same shape scans fine (the failures above are the inputs' fault).
     oci_layout(&d.join("ok"), &good, &format!("sha256:{}", hex_sha(&good)));
-    let out = Store::get().ctxsbom(&["scan", &format!("oci:{}", d.join("ok").display()), "-f", &cf, "--no-cache", "-o", "provenance-json"]);
+    let out = Store::get().ctxsbom(&[
+        "scan",
+        &format!("oci:{}", d.join("ok").display()),
+        "-f",
+        &cf,
+        "--no-cache",
+        "-o",
+        "provenance-json",
+    ]);
     let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(p["files"][0]["path"], "/x");
-    assert_eq!(p["files"][0]["origin"]["createdIn"], serde_json::json!({"context": "x"}));
+    assert_eq!(
+        p["files"][0]["origin"]["createdIn"],
+        serde_json::json!({"context": "x"})
+    );
 }
 
 #[test]
 fn bad_arguments_are_explained() {
     let err = fails(&["scan", "/just/a/path", "-f", "/nonexistent"]);
-    assert!(err.contains("no transport") && err.contains("hint"), "{err}");
+    assert!(
+        err.contains("no transport") && err.contains("hint"),
+        "{err}"
+    );
     let m = multi();
     let cf = m.ctx.join("Containerfile").display().to_string();
-    let err = fails(&["scan", "containers-storage:localhost/multi", "-f", &cf, "-o", "xml"]);
-    assert!(err.contains("unknown output format") && err.contains("spdx-json"), "{err}");
+    let err = fails(&[
+        "scan",
+        "containers-storage:localhost/multi",
+        "-f",
+        &cf,
+        "-o",
+        "xml",
+    ]);
+    assert!(
+        err.contains("unknown output format") && err.contains("spdx-json"),
+        "{err}"
+    );
 }

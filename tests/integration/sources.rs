@@ -15,7 +15,14 @@ fn origins(p: &Value) -> BTreeMap<String, (Value, Value, Value)> {
         .iter()
         .map(|f| {
             let o = &f["origin"];
-            (f["path"].as_str().unwrap().to_string(), (f["sha256"].clone(), o["createdIn"].clone(), o["copiedFrom"].clone()))
+            (
+                f["path"].as_str().unwrap().to_string(),
+                (
+                    f["sha256"].clone(),
+                    o["createdIn"].clone(),
+                    o["copiedFrom"].clone(),
+                ),
+            )
         })
         .collect()
 }
@@ -28,13 +35,47 @@ fn all_transports_and_compressions_agree() {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     let p = |n: &str| d.join(n).display().to_string();
-    s.buildah(&["push", "--quiet", "localhost/multi", &format!("oci:{}:latest", p("gz.oci"))]);
-    s.buildah(&["push", "--quiet", "--compression-format", "zstd", "localhost/multi", &format!("oci:{}:latest", p("zstd.oci"))]);
-    s.buildah(&["push", "--quiet", "localhost/multi", &format!("oci-archive:{}:latest", p("img.oci.tar"))]);
-    s.buildah(&["push", "--quiet", "localhost/multi", &format!("docker-archive:{}:localhost/multi:latest", p("img.docker.tar"))]);
-    s.buildah(&["push", "--quiet", "-D", "localhost/multi", &format!("dir:{}", p("img.dir"))]);
+    s.buildah(&[
+        "push",
+        "--quiet",
+        "localhost/multi",
+        &format!("oci:{}:latest", p("gz.oci")),
+    ]);
+    s.buildah(&[
+        "push",
+        "--quiet",
+        "--compression-format",
+        "zstd",
+        "localhost/multi",
+        &format!("oci:{}:latest", p("zstd.oci")),
+    ]);
+    s.buildah(&[
+        "push",
+        "--quiet",
+        "localhost/multi",
+        &format!("oci-archive:{}:latest", p("img.oci.tar")),
+    ]);
+    s.buildah(&[
+        "push",
+        "--quiet",
+        "localhost/multi",
+        &format!(
+            "docker-archive:{}:localhost/multi:latest",
+            p("img.docker.tar")
+        ),
+    ]);
+    s.buildah(&[
+        "push",
+        "--quiet",
+        "-D",
+        "localhost/multi",
+        &format!("dir:{}", p("img.dir")),
+    ]);
     let want = origins(&m.prov);
-    assert!(want.len() > 250, "the busybox image alone has about 280 paths");
+    assert!(
+        want.len() > 250,
+        "the busybox image alone has about 280 paths"
+    );
     let sources = [
         format!("oci:{}:latest", p("gz.oci")),
         format!("oci:{}", p("zstd.oci")),
@@ -51,7 +92,12 @@ fn all_transports_and_compressions_agree() {
         for r in ["localhost/bb", "localhost/tools"] {
             args.extend(["--image".into(), format!("{r}=containers-storage:{r}")]);
         }
-        args.extend(["-f".into(), m.ctx.join("Containerfile").display().to_string(), "--context".into(), m.ctx.display().to_string()]);
+        args.extend([
+            "-f".into(),
+            m.ctx.join("Containerfile").display().to_string(),
+            "--context".into(),
+            m.ctx.display().to_string(),
+        ]);
         args.extend(["-o".into(), format!("provenance-json={}", out.display())]);
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         s.ctxsbom(&a);
