@@ -30,7 +30,7 @@ export SYFT_CHECK_FOR_APP_UPDATE=false
 
 # Base: debootstrap --variant=minbase bookworm, one layer.
 if [ ! -s "$W/minbase.tar" ]; then
-  MIRROR=${MIRROR:-$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | awk '/^URIs:/{print $2; exit} /^deb /{print $2; exit}')}
+  MIRROR=${MIRROR:-$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | awk '/^URIs:/{print $2; exit} /^deb /{print $2; exit}' || true)}
   log "debootstrap minbase from $MIRROR"
   rm -rf "$W/minbase"
   debootstrap --variant=minbase bookworm "$W/minbase" "$MIRROR" > "$W/debootstrap.log" 2>&1

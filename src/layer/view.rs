@@ -1,8 +1,10 @@
 //! The filesystem an image's layers add up to: layers folded in order, whiteouts and opaque
 //! directories applied, each path remembering which layer last wrote it.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use crate::digest::Sha256Digest;
 
 use super::{Entry, EntryKind, LayerIndex};
 
@@ -18,6 +20,8 @@ pub struct Node {
 #[derive(Clone, Debug, Default)]
 pub struct FsView {
     nodes: BTreeMap<String, Node>,
+    /// Paths by content digest, built on first use.
+    by_digest: OnceLock<HashMap<Sha256Digest, Vec<String>>>,
 }
 
 impl FsView {
@@ -112,6 +116,20 @@ impl FsView {
                 let dir = dir.to_string();
                 move |(k, _)| dir == "/" || k.as_str() != "/"
             })
+    }
+
+    /// Paths whose content has digest `d`, in path order.
+    pub fn with_digest(&self, d: &Sha256Digest) -> &[String] {
+        let idx = self.by_digest.get_or_init(|| {
+            let mut m: HashMap<Sha256Digest, Vec<String>> = HashMap::new();
+            for (p, n) in &self.nodes {
+                if let Some(h) = n.entry.sha256 {
+                    m.entry(h).or_default().push(p.clone());
+                }
+            }
+            m
+        });
+        idx.get(d).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn len(&self) -> usize {

@@ -54,7 +54,6 @@ pub struct Engine<'a> {
     /// Archives ADDed from the context, indexed as views, by context path.
     pub archives: HashMap<String, FsView>,
     pub warnings: Vec<String>,
-    hash_index: std::sync::Mutex<HashMap<usize, HashMap<Sha256Digest, Vec<String>>>>,
 }
 
 /// Where the content for a path came from, found by walking instructions.
@@ -122,7 +121,6 @@ impl<'a> Engine<'a> {
             context: None,
             archives: HashMap::new(),
             warnings: Vec::new(),
-            hash_index: Default::default(),
         }
     }
 
@@ -281,9 +279,29 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let mut t = self.inherited(s, path, depth);
-        t.evidence = t.evidence.min(Evidence::Instruction);
-        t
+        // No COPY wrote it: a RUN of the stage did, if it has one; else it came with the base.
+        let label = self.label(s);
+        if let Some(i) = self.cf.stages[s]
+            .instructions
+            .iter()
+            .rposition(|i| matches!(i.op, Op::Run(_)))
+        {
+            let line = self.cf.stages[s].instructions[i].line;
+            let hop = Hop {
+                stage: label.clone(),
+                path: path.into(),
+                how: "run".into(),
+                line: Some(line),
+                from: None,
+            };
+            return Trace {
+                hops: vec![hop],
+                created: Place::stage(&label),
+                evidence: Evidence::Instruction,
+                candidates: vec![],
+            };
+        }
+        self.weaken(self.inherited(s, path, depth))
     }
 
     fn weaken(&self, mut t: Trace) -> Trace {
@@ -390,9 +408,10 @@ impl<'a> Engine<'a> {
                     .unwrap_or_else(|| "/".into());
                 let Some(v) = src.view() else { continue };
                 let mut hits: Vec<String> = v
-                    .subtree(&root)
-                    .filter(|(_, n)| n.entry.sha256 == Some(h))
-                    .map(|(p, _)| p.clone())
+                    .with_digest(&h)
+                    .iter()
+                    .filter(|p| paths::strip_dir(p, &root).is_some())
+                    .cloned()
                     .collect();
                 if hits.is_empty() {
                     continue;
@@ -563,7 +582,7 @@ impl<'a> Engine<'a> {
             }
             let matches: Vec<(String, Option<&Node>)> = match src.view() {
                 Some(v) if paths::has_glob(&pat) => v
-                    .iter()
+                    .subtree(glob_root(&pat))
                     .filter(|(p, _)| paths::glob_match(&pat, p))
                     .map(|(p, n)| (p.clone(), Some(n)))
                     .collect(),
@@ -641,49 +660,36 @@ impl<'a> Engine<'a> {
             return vec![];
         };
         let mut out = Vec::new();
-        for m in &self.stages {
-            if m.index == except {
-                continue;
-            }
+        for m in self.stages.iter().filter(|m| m.index != except) {
             if let Some(img) = m.image {
-                for p in self.paths_with(m.index, &img.view, &h) {
-                    out.push(Place::stage(&m.label).with_path(&p));
-                }
+                out.extend(
+                    img.view
+                        .with_digest(&h)
+                        .iter()
+                        .take(4)
+                        .map(|p| Place::stage(&m.label).with_path(p)),
+                );
             }
         }
         let mut ext: Vec<_> = self.externals.iter().collect();
         ext.sort_by_key(|(k, _)| k.as_str());
         for (r, v) in ext {
-            if let Some((p, _)) = v.view.iter().find(|(_, n)| n.entry.sha256 == Some(h)) {
-                out.push(Place::image(r, Some(v.digest)).with_path(p));
-            }
+            out.extend(
+                v.view
+                    .with_digest(&h)
+                    .first()
+                    .map(|p| Place::image(r, Some(v.digest)).with_path(p)),
+            );
         }
         if let Some(ctx) = self.context {
-            if let Some((p, _)) = ctx.iter().find(|(_, n)| n.entry.sha256 == Some(h)) {
-                out.push(Place::context(p.trim_start_matches('/')));
-            }
+            out.extend(
+                ctx.with_digest(&h)
+                    .first()
+                    .map(|p| Place::context(p.trim_start_matches('/'))),
+            );
         }
         out.truncate(16);
         out
-    }
-
-    fn paths_with(&self, stage: usize, view: &FsView, h: &Sha256Digest) -> Vec<String> {
-        let mut idx = self.hash_index.lock().unwrap_or_else(|e| e.into_inner());
-        let map = idx.entry(stage).or_insert_with(|| {
-            let mut m: HashMap<Sha256Digest, Vec<String>> = HashMap::new();
-            for (p, n) in view.iter() {
-                if let Some(d) = n.entry.sha256 {
-                    m.entry(d).or_default().push(p.clone());
-                }
-            }
-            m
-        });
-        map.get(h)
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .take(4)
-            .collect()
     }
 }
 
@@ -726,6 +732,15 @@ fn map_source(
             }
             under(&c.dest)
         }
+    }
+}
+
+/// The directory a glob pattern cannot match outside of: its components before the first wildcard.
+fn glob_root(pattern: &str) -> &str {
+    let first = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    match pattern[..first].rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &pattern[..i],
     }
 }
 
@@ -808,3 +823,6 @@ pub fn summarize(files: &[FileRecord]) -> BTreeMap<String, (usize, u64)> {
     }
     m
 }
+
+#[cfg(test)]
+mod tests;

@@ -374,3 +374,82 @@ fn single_layer_stages_from_stage_chains_and_unnamed_stages() {
     );
     assert_eq!(p["warnings"], json!([]));
 }
+
+/// `RUN --mount=type=bind,from=<stage>`: content the RUN copied out of the mount is traced to the
+/// mounted stage. Built the emulation's way (buildah 1.28 breaks this mount on `--layers` cache hits).
+#[test]
+fn run_mount_from_a_stage() {
+    let s = Store::get();
+    let original = "FROM localhost/bb AS src\nRUN mkdir -p /build && echo mounted-content > /build/build.txt\n\nFROM localhost/bb\nRUN --mount=type=bind,from=src,source=/build,target=/mnt cp /mnt/build.txt /copied.txt && echo own > /own.txt\n";
+    let ctx = s.context("mount", original, &[]);
+    let f0 = ctx.join("s0.Containerfile");
+    std::fs::write(
+        &f0,
+        "FROM localhost/bb\nRUN mkdir -p /build && echo mounted-content > /build/build.txt\n",
+    )
+    .unwrap();
+    let id0 = s.build(&ctx, &["-f", f0.to_str().unwrap()]);
+    let f1 = ctx.join("s1.Containerfile");
+    std::fs::write(&f1, format!("FROM localhost/bb\nRUN --mount=type=bind,from={id0},source=/build,target=/mnt cp /mnt/build.txt /copied.txt && echo own > /own.txt\n")).unwrap();
+    s.build(&ctx, &["-f", f1.to_str().unwrap(), "-t", "localhost/mount"]);
+    let out = ctx.join("prov.json");
+    s.ctxsbom(&[
+        "scan",
+        "containers-storage:localhost/mount",
+        "--stage",
+        &format!("src=containers-storage:{id0}"),
+        "-f",
+        ctx.join("Containerfile").to_str().unwrap(),
+        "-o",
+        &format!("provenance-json={}", out.display()),
+    ]);
+    let p = read_json(&out);
+    assert_eq!(
+        origin(&p, "/copied.txt"),
+        (
+            stage("src"),
+            json!({"stage": "src", "path": "/build/build.txt"})
+        )
+    );
+    assert_eq!(
+        file(&p, "/copied.txt").unwrap()["origin"]["via"][0]["how"],
+        "mount"
+    );
+    assert_eq!(origin(&p, "/own.txt"), (stage("1"), Value::Null));
+}
+
+/// `--target`: a builder stage's own image scanned as the final image.
+#[test]
+fn target_stage_scanned_as_the_final_image() {
+    let m = multi();
+    let s = Store::get();
+    let base = &m.stages.iter().find(|(n, _)| *n == "base").unwrap().1;
+    let builder = &m.stages.iter().find(|(n, _)| *n == "builder").unwrap().1;
+    let out = m.ctx.join("prov-builder.json");
+    s.ctxsbom(&[
+        "scan",
+        &format!("containers-storage:{builder}"),
+        "--target",
+        "builder",
+        "--stage",
+        &format!("base=containers-storage:{base}"),
+        "-f",
+        m.ctx.join("Containerfile").to_str().unwrap(),
+        "-o",
+        &format!("provenance-json={}", out.display()),
+    ]);
+    let p = read_json(&out);
+    assert_eq!(origin(&p, "/out/stamp"), (stage("builder"), Value::Null));
+    assert_eq!(origin(&p, "/etc/x/base").0, stage("base"));
+    let names: Vec<&str> = p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["base", "builder"],
+        "only the stages the target needs"
+    );
+}
