@@ -100,22 +100,22 @@ impl FsView {
 
     /// `dir` itself (when present) and every path below it.
     pub fn subtree<'a>(&'a self, dir: &str) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+        // For `/` the range below starts at `/` itself, so it needs no separate first item.
         let prefix = if dir == "/" {
             "/".to_string()
         } else {
             format!("{dir}/")
         };
-        let own = self.nodes.get_key_value(dir);
-        own.into_iter()
-            .chain(
-                self.nodes
-                    .range(prefix.clone()..)
-                    .take_while(move |(k, _)| k.starts_with(&prefix)),
-            )
-            .filter({
-                let dir = dir.to_string();
-                move |(k, _)| dir == "/" || k.as_str() != "/"
-            })
+        let own = if dir == "/" {
+            None
+        } else {
+            self.nodes.get_key_value(dir)
+        };
+        own.into_iter().chain(
+            self.nodes
+                .range(prefix.clone()..)
+                .take_while(move |(k, _)| k.starts_with(&prefix)),
+        )
     }
 
     /// Paths whose content has digest `d`, in path order.
@@ -204,6 +204,7 @@ mod tests {
         assert_eq!(v.get("/lib").unwrap().entry.kind, EntryKind::File);
         let under_etc: Vec<_> = v.subtree("/etc").map(|(k, _)| k.as_str()).collect();
         assert_eq!(under_etc, vec!["/etc", "/etc/keep"]);
+        assert_eq!(v.subtree("/").count(), v.len(), "every path once");
     }
 
     #[test]
