@@ -118,6 +118,20 @@ impl FsView {
         )
     }
 
+    /// Follows `path` through symlinks (of its last component, up to 16 hops) to what it names.
+    pub fn resolve<'a>(&'a self, path: &str) -> Option<(String, &'a Node)> {
+        let mut cur = path.to_string();
+        for _ in 0..16 {
+            let n = self.nodes.get(&cur)?;
+            if n.entry.kind != EntryKind::Symlink {
+                return Some((cur, n));
+            }
+            let target = n.entry.link.as_deref()?;
+            cur = crate::paths::resolve(crate::paths::parent(&cur), target).ok()?;
+        }
+        None
+    }
+
     /// Paths whose content has digest `d`, in path order.
     pub fn with_digest(&self, d: &Sha256Digest) -> &[String] {
         let idx = self.by_digest.get_or_init(|| {
@@ -205,6 +219,24 @@ mod tests {
         let under_etc: Vec<_> = v.subtree("/etc").map(|(k, _)| k.as_str()).collect();
         assert_eq!(under_etc, vec!["/etc", "/etc/keep"]);
         assert_eq!(v.subtree("/").count(), v.len(), "every path once");
+    }
+
+    #[test]
+    fn symlinks_resolve_relative_and_absolute() {
+        let l = layer(
+            TarMaker::new()
+                .dir("usr/lib")
+                .file("usr/lib/libx.so.1", b"lib")
+                .symlink("usr/lib/libx.so", "libx.so.1")
+                .symlink("lib", "/usr/lib")
+                .finish(),
+        );
+        let v = FsView::fold(&[l]);
+        assert_eq!(
+            v.resolve("/usr/lib/libx.so").unwrap().0,
+            "/usr/lib/libx.so.1"
+        );
+        assert_eq!(v.resolve("/lib").unwrap().0, "/usr/lib");
     }
 
     #[test]

@@ -590,8 +590,25 @@ impl<'a> Engine<'a> {
                 None => vec![(pat.clone(), None)],
             };
             for (m, mnode) in matches {
-                let is_dir = mnode.map(|n| n.entry.kind == EntryKind::Dir);
-                if let Some(cand) = map_source(c, &m, is_dir, path, stage_view) {
+                // A source that is a symlink is followed (unless the path is itself a symlink).
+                let followed = match (mnode, src.view()) {
+                    (Some(n), Some(v))
+                        if n.entry.kind == EntryKind::Symlink
+                            && node.is_none_or(|f| f.entry.kind != EntryKind::Symlink) =>
+                    {
+                        v.resolve(&m)
+                    }
+                    _ => None,
+                };
+                let is_dir = followed
+                    .as_ref()
+                    .map(|(_, n)| *n)
+                    .or(mnode)
+                    .map(|n| n.entry.kind == EntryKind::Dir);
+                if let Some(mut cand) = map_source(c, &m, is_dir, path, stage_view) {
+                    if let Some((real, _)) = &followed {
+                        cand = format!("{real}{}", &cand[m.len()..]);
+                    }
                     let n = src.view().and_then(|v| v.get(&cand));
                     if src.view().is_some() && n.is_none() {
                         continue;

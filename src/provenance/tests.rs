@@ -163,3 +163,25 @@ fn glob_roots() {
     assert_eq!(glob_root("/*.txt"), "/");
     assert_eq!(glob_root("/plain/path"), "/plain");
 }
+
+#[test]
+fn copy_of_a_symlink_source_follows_it() {
+    let cf = Containerfile::parse(
+        "FROM scratch AS a\nRUN make\nFROM scratch\nCOPY --from=a /usr/lib/libx.so /lib/libx.so\n",
+        &HashMap::new(),
+    )
+    .unwrap();
+    let a = image(&[layer(
+        TarMaker::new()
+            .file("usr/lib/libx.so.1", b"lib")
+            .symlink("usr/lib/libx.so", "libx.so.1"),
+    )]);
+    let fin = image(&[layer(TarMaker::new().file("lib/libx.so", b"lib"))]);
+    let engine = Engine::new(&cf, vec![model(&cf, 0, &a, 0), model(&cf, 1, &fin, 0)]);
+    let f = record(&engine.trace_all(1), "/lib/libx.so").clone();
+    assert_eq!(
+        f.origin.copied_from,
+        Some(Place::stage("a").with_path("/usr/lib/libx.so.1"))
+    );
+    assert_eq!(f.origin.evidence, "content");
+}
