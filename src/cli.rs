@@ -58,11 +58,7 @@ pub struct StorageArgs {
 
 impl StorageArgs {
     pub fn opts(&self) -> StorageOpts {
-        StorageOpts {
-            root: self.root.clone(),
-            runroot: self.runroot.clone(),
-            driver: self.storage_driver.clone(),
-        }
+        StorageOpts { root: self.root.clone(), runroot: self.runroot.clone(), driver: self.storage_driver.clone() }
     }
 }
 
@@ -126,14 +122,9 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scan(a) => run_scan(*a),
         Command::Explain(a) => {
-            let bytes = std::fs::read(&a.provenance)
-                .with_context(|| format!("reading {}", a.provenance.display()))?;
-            let p = serde_json::from_slice(&bytes).with_context(|| {
-                format!(
-                    "{} is not a ctxsbom provenance-json document",
-                    a.provenance.display()
-                )
-            })?;
+            let bytes = std::fs::read(&a.provenance).with_context(|| format!("reading {}", a.provenance.display()))?;
+            let p = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a ctxsbom provenance-json document", a.provenance.display()))?;
             print!("{}", output::explain::explain(&p, &a.path)?);
             Ok(())
         }
@@ -149,10 +140,7 @@ pub fn key_value(s: &str, flag: &str) -> Result<(String, String)> {
 
 /// `Containerfile`, else `Dockerfile`, in `dir`.
 pub fn find_containerfile(dir: &Path) -> Option<PathBuf> {
-    ["Containerfile", "Dockerfile"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
+    ["Containerfile", "Dockerfile"].iter().map(|n| dir.join(n)).find(|p| p.is_file())
 }
 
 fn run_scan(a: ScanArgs) -> Result<()> {
@@ -161,21 +149,14 @@ fn run_scan(a: ScanArgs) -> Result<()> {
         list.iter()
             .map(|s| {
                 let (k, v) = key_value(s, flag)?;
-                Ok((
-                    k,
-                    v.parse::<ImageRef>()
-                        .with_context(|| format!("{flag} {s}"))?,
-                ))
+                Ok((k, v.parse::<ImageRef>().with_context(|| format!("{flag} {s}"))?))
             })
             .collect()
     };
     let stages = pair_refs(&a.stages, "--stage")?;
     let images = pair_refs(&a.images, "--image")?;
-    let build_args: HashMap<String, String> = a
-        .build_args
-        .iter()
-        .map(|s| key_value(s, "--build-arg"))
-        .collect::<Result<_>>()?;
+    let build_args: HashMap<String, String> =
+        a.build_args.iter().map(|s| key_value(s, "--build-arg")).collect::<Result<_>>()?;
     let containerfile = match &a.file {
         Some(f) => f.clone(),
         None => a
@@ -183,20 +164,11 @@ fn run_scan(a: ScanArgs) -> Result<()> {
             .as_deref()
             .and_then(find_containerfile)
             .or_else(|| find_containerfile(Path::new(".")))
-            .ok_or_else(|| {
-                anyhow!(
-                    "no Containerfile given and none found\nhint: pass -f PATH/TO/Containerfile"
-                )
-            })?,
+            .ok_or_else(|| anyhow!("no Containerfile given and none found\nhint: pass -f PATH/TO/Containerfile"))?,
     };
-    let mut outputs: Vec<OutputSpec> =
-        a.outputs.iter().map(|s| s.parse()).collect::<Result<_>>()?;
+    let mut outputs: Vec<OutputSpec> = a.outputs.iter().map(|s| s.parse()).collect::<Result<_>>()?;
     if outputs.is_empty() {
-        let format = if std::io::stdout().is_terminal() {
-            Format::Table
-        } else {
-            Format::ProvenanceJson
-        };
+        let format = if std::io::stdout().is_terminal() { Format::Table } else { Format::ProvenanceJson };
         outputs.push(OutputSpec { format, file: None });
     }
     let cache = if a.no_cache {
@@ -219,6 +191,12 @@ fn run_scan(a: ScanArgs) -> Result<()> {
     };
     let prov = scan::scan(&req)?;
     output::write_all(&prov, &outputs)?;
+    let table_on_stdout = outputs.iter().any(|o| o.format == Format::Table && o.file.is_none());
+    if !a.quiet && !table_on_stdout {
+        for w in &prov.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     for o in &outputs {
         if let Some(f) = &o.file {
             if !a.quiet {

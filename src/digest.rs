@@ -28,8 +28,7 @@ impl Sha256Digest {
             bail!("not a sha256 digest: {s:?}");
         }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(h, &mut out)
-            .map_err(|_| anyhow::anyhow!("not a sha256 digest: {s:?}"))?;
+        hex::decode_to_slice(h, &mut out).map_err(|_| anyhow::anyhow!("not a sha256 digest: {s:?}"))?;
         Ok(Sha256Digest(out))
     }
 }
@@ -71,11 +70,7 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
+        HashingReader { inner, hasher: Sha256::new(), count: 0 }
     }
     /// Reads the rest of the stream (so the digest covers all of it) and returns digest and length.
     pub fn finish(mut self) -> io::Result<(Sha256Digest, u64)> {
@@ -106,10 +101,7 @@ mod tests {
     #[test]
     fn parse_and_display_round_trip() {
         let d = Sha256Digest::of(b"abc");
-        assert_eq!(
-            d.to_string(),
-            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(d.to_string(), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(Sha256Digest::parse(&d.to_string()).unwrap(), d);
         assert_eq!(Sha256Digest::parse(&d.hex()).unwrap(), d);
         assert!(Sha256Digest::parse("sha256:abc").is_err());

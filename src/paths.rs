@@ -24,11 +24,7 @@ pub fn normalize(name: &str) -> Result<String> {
     if name.contains('\0') {
         bail!("path {name:?} contains a NUL byte");
     }
-    Ok(if parts.is_empty() {
-        "/".to_string()
-    } else {
-        format!("/{}", parts.join("/"))
-    })
+    Ok(if parts.is_empty() { "/".to_string() } else { format!("/{}", parts.join("/")) })
 }
 
 /// Resolves `p` against the directory `base` (both as written in a Containerfile), then normalises.
@@ -77,11 +73,7 @@ pub fn has_glob(s: &str) -> bool {
 pub fn glob_match(pattern: &str, path: &str) -> bool {
     let pp: Vec<&str> = pattern.split('/').collect();
     let sp: Vec<&str> = path.split('/').collect();
-    pp.len() == sp.len()
-        && pp
-            .iter()
-            .zip(&sp)
-            .all(|(p, s)| match_component(p.as_bytes(), s.as_bytes()))
+    pp.len() == sp.len() && pp.iter().zip(&sp).all(|(p, s)| match_component(p.as_bytes(), s.as_bytes()))
 }
 
 fn match_component(p: &[u8], s: &[u8]) -> bool {

@@ -9,9 +9,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(quiet: bool) -> Self {
-        Progress {
-            on: !quiet && std::io::stderr().is_terminal(),
-        }
+        Progress { on: !quiet && std::io::stderr().is_terminal() }
     }
     pub fn off() -> Self {
         Progress { on: false }

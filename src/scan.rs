@@ -48,16 +48,11 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
     // Stage images, keyed by stage index.
     let mut stage_imgs: BTreeMap<usize, Image> = BTreeMap::new();
     for (name, r) in &req.stages {
-        let idx = cf
-            .target_index(Some(name))
-            .with_context(|| format!("--stage {name}={r}"))?;
+        let idx = cf.target_index(Some(name)).with_context(|| format!("--stage {name}={r}"))?;
         if idx == target {
             bail!("--stage {name}={r}: {name} is the target stage; its image is the scanned image itself");
         }
-        stage_imgs.insert(
-            idx,
-            Image::open(r, &req.storage).with_context(|| format!("--stage {name}"))?,
-        );
+        stage_imgs.insert(idx, Image::open(r, &req.storage).with_context(|| format!("--stage {name}"))?);
     }
     for &s in &needed {
         if s != target && !stage_imgs.contains_key(&s) {
@@ -73,32 +68,24 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
     let ext_refs = external_refs(&cf, &needed);
     let mut ext_imgs: BTreeMap<String, Image> = BTreeMap::new();
     for (r, src) in &req.images {
-        ext_imgs.insert(
-            r.clone(),
-            Image::open(src, &req.storage).with_context(|| format!("--image {r}"))?,
-        );
+        ext_imgs.insert(r.clone(), Image::open(src, &req.storage).with_context(|| format!("--image {r}"))?);
     }
     for r in ext_refs.keys() {
         if ext_imgs.contains_key(r) {
             continue;
         }
         if matches!(req.image, ImageRef::ContainersStorage { .. }) {
-            match Image::open(
-                &ImageRef::ContainersStorage {
-                    reference: r.clone(),
-                },
-                &req.storage,
-            ) {
+            match Image::open(&ImageRef::ContainersStorage { reference: r.clone() }, &req.storage) {
                 Ok(img) => {
                     ext_imgs.insert(r.clone(), img);
                     continue;
                 }
-                Err(e) => warnings.push(format!(
-                    "external image {r} not readable from containers-storage: {e:#}"
-                )),
+                Err(e) => warnings.push(format!("external image {r} not readable from containers-storage: {e:#}")),
             }
         } else {
-            warnings.push(format!("no image given for external image {r} (pass --image {r}=IMAGE): its content is not verified"));
+            warnings.push(format!(
+                "no image given for external image {r} (pass --image {r}=IMAGE): its content is not verified"
+            ));
         }
     }
 
@@ -110,12 +97,8 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
     req.progress.done();
     let view_of = |img: &Image| make_view(img, &layers);
     let final_view = view_of(&final_img);
-    let stage_views: BTreeMap<usize, ImageView> =
-        stage_imgs.iter().map(|(k, v)| (*k, view_of(v))).collect();
-    let ext_views: BTreeMap<String, ImageView> = ext_imgs
-        .iter()
-        .map(|(k, v)| (k.clone(), view_of(v)))
-        .collect();
+    let stage_views: BTreeMap<usize, ImageView> = stage_imgs.iter().map(|(k, v)| (*k, view_of(v))).collect();
+    let ext_views: BTreeMap<String, ImageView> = ext_imgs.iter().map(|(k, v)| (k.clone(), view_of(v))).collect();
 
     let context = match &req.context {
         Some(dir) => Some(context_view(dir)?),
@@ -129,11 +112,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
     // Stage models: how many layers each took from its base, and which instructions made the rest.
     let mut models = Vec::new();
     for &s in &needed {
-        let img = if s == target {
-            Some(&final_view)
-        } else {
-            stage_views.get(&s)
-        };
+        let img = if s == target { Some(&final_view) } else { stage_views.get(&s) };
         let label = cf.stages[s].label();
         let (base_layers, groups) = match img {
             None => (0, Vec::new()),
@@ -146,11 +125,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
                 };
                 let base_layers = match base_ids {
                     Some(ids) => {
-                        let common = ids
-                            .iter()
-                            .zip(&v.diff_ids)
-                            .take_while(|(a, b)| a == b)
-                            .count();
+                        let common = ids.iter().zip(&v.diff_ids).take_while(|(a, b)| a == b).count();
                         if common != ids.len() {
                             warnings.push(format!(
                                 "stage {label}: its image shares only {common} of its base's {} layers; the base given is not the one it was built from",
@@ -169,31 +144,17 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
                         }
                     },
                 };
-                (
-                    base_layers,
-                    provenance::layer_groups(&cf, s, n, base_layers),
-                )
+                (base_layers, provenance::layer_groups(&cf, s, n, base_layers))
             }
         };
-        models.push(StageModel {
-            index: s,
-            label,
-            image: img,
-            base_layers,
-            groups,
-        });
+        models.push(StageModel { index: s, label, image: img, base_layers, groups });
     }
 
     let mut engine = Engine::new(&cf, models);
     engine.externals = ext_views.iter().map(|(k, v)| (k.clone(), v)).collect();
     if let Source::Image(r) = cf.base_of(target) {
-        if let Some(d) = final_img
-            .annotations
-            .get("org.opencontainers.image.base.digest")
-        {
-            let name = final_img
-                .annotations
-                .get("org.opencontainers.image.base.name");
+        if let Some(d) = final_img.annotations.get("org.opencontainers.image.base.digest") {
+            let name = final_img.annotations.get("org.opencontainers.image.base.name");
             if name.is_none_or(|n| *n == r || *n == provenance::normalize_ref(&r)) {
                 if let Ok(d) = Sha256Digest::parse(d) {
                     engine.external_digests.insert(r, d);
@@ -216,39 +177,19 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
                 Source::Stage(b) => Some(cf.stages[b].label()),
                 _ => None,
             };
-            let image = if s == target {
-                Some(final_img.id)
-            } else {
-                stage_imgs.get(&s).map(|i| i.id)
-            };
-            StageInfo {
-                index: s,
-                name: st.label(),
-                base: st.base.clone(),
-                parent,
-                image,
-                target: s == target,
-            }
+            let image = if s == target { Some(final_img.id) } else { stage_imgs.get(&s).map(|i| i.id) };
+            StageInfo { index: s, name: st.label(), base: st.base.clone(), parent, image, target: s == target }
         })
         .collect();
     let external_images = ext_refs
         .into_iter()
         .map(|(r, uses)| {
-            let digest = ext_views
-                .get(&r)
-                .map(|v| v.digest)
-                .or_else(|| engine_digest(&final_img, &cf, target, &r));
-            ExternalImage {
-                reference: r,
-                digest,
-                uses,
-            }
+            let digest = ext_views.get(&r).map(|v| v.digest).or_else(|| engine_digest(&final_img, &cf, target, &r));
+            ExternalImage { reference: r, digest, uses }
         })
         .collect();
     let build_id = req.build_id.clone().or_else(|| {
-        ["io.buildah.build.id", "io.ctxsbom.build-id"]
-            .iter()
-            .find_map(|k| final_img.labels.get(*k).cloned())
+        ["io.buildah.build.id", "io.ctxsbom.build-id"].iter().find_map(|k| final_img.labels.get(*k).cloned())
     });
     Ok(Provenance {
         build_id,
@@ -263,26 +204,15 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
         external_images,
         files,
         warnings,
-        tool: ToolInfo {
-            name: "ctxsbom".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
+        tool: ToolInfo { name: "ctxsbom".into(), version: env!("CARGO_PKG_VERSION").into() },
     })
 }
 
-fn engine_digest(
-    final_img: &Image,
-    cf: &Containerfile,
-    target: usize,
-    r: &str,
-) -> Option<Sha256Digest> {
+fn engine_digest(final_img: &Image, cf: &Containerfile, target: usize, r: &str) -> Option<Sha256Digest> {
     if cf.base_of(target) != Source::Image(r.to_string()) {
         return None;
     }
-    final_img
-        .annotations
-        .get("org.opencontainers.image.base.digest")
-        .and_then(|d| Sha256Digest::parse(d).ok())
+    final_img.annotations.get("org.opencontainers.image.base.digest").and_then(|d| Sha256Digest::parse(d).ok())
 }
 
 /// External images the needed stages use, with how they use them.
@@ -324,22 +254,10 @@ fn external_refs(cf: &Containerfile, needed: &[usize]) -> BTreeMap<String, Vec<S
 }
 
 fn make_view(img: &Image, layers: &HashMap<Sha256Digest, Arc<LayerIndex>>) -> ImageView {
-    let idx: Vec<Arc<LayerIndex>> = img
-        .layers
-        .iter()
-        .map(|l| layers[&l.diff_id].clone())
-        .collect();
-    let non_empty: Vec<Option<String>> = img
-        .history
-        .iter()
-        .filter(|h| !h.empty_layer)
-        .map(|h| h.comment.clone())
-        .collect();
-    let layer_comments = if non_empty.len() == img.layers.len() {
-        non_empty
-    } else {
-        vec![None; img.layers.len()]
-    };
+    let idx: Vec<Arc<LayerIndex>> = img.layers.iter().map(|l| layers[&l.diff_id].clone()).collect();
+    let non_empty: Vec<Option<String>> =
+        img.history.iter().filter(|h| !h.empty_layer).map(|h| h.comment.clone()).collect();
+    let layer_comments = if non_empty.len() == img.layers.len() { non_empty } else { vec![None; img.layers.len()] };
     ImageView {
         view: FsView::fold(&idx),
         diff_ids: img.diff_ids(),
@@ -400,10 +318,7 @@ fn context_view(dir: &Path) -> Result<FsView> {
             Ok(e)
         })
         .collect::<Result<_>>()?;
-    let idx = LayerIndex {
-        diff_id: Sha256Digest([0; 32]),
-        entries,
-    };
+    let idx = LayerIndex { diff_id: Sha256Digest([0; 32]), entries };
     Ok(FsView::fold(&[Arc::new(idx)]))
 }
 
@@ -423,11 +338,7 @@ fn hash_file(p: &Path) -> Result<(Sha256Digest, String, u64)> {
         b.update(&buf[..k]);
         n += k as u64;
     }
-    Ok((
-        Sha256Digest(a.finalize().into()),
-        hex::encode(b.finalize()),
-        n,
-    ))
+    Ok((Sha256Digest(a.finalize().into()), hex::encode(b.finalize()), n))
 }
 
 /// Local archives that `ADD` unpacks, indexed as views.
@@ -445,32 +356,20 @@ fn context_archives(
                 continue;
             }
             for src in &c.sources {
-                let rel = src
-                    .trim_start_matches("./")
-                    .trim_start_matches('/')
-                    .to_string();
+                let rel = src.trim_start_matches("./").trim_start_matches('/').to_string();
                 let p = dir.join(&rel);
-                let looks = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst"]
-                    .iter()
-                    .any(|x| rel.ends_with(x));
+                let looks = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst"].iter().any(|x| rel.ends_with(x));
                 if !looks || !p.is_file() || out.contains_key(&rel) {
                     continue;
                 }
-                match std::fs::File::open(&p)
-                    .map_err(anyhow::Error::from)
-                    .and_then(layer::index_archive)
-                {
+                match std::fs::File::open(&p).map_err(anyhow::Error::from).and_then(layer::index_archive) {
                     Ok(entries) => {
-                        let idx = LayerIndex {
-                            diff_id: Sha256Digest([0; 32]),
-                            entries,
-                        };
+                        let idx = LayerIndex { diff_id: Sha256Digest([0; 32]), entries };
                         out.insert(rel, FsView::fold(&[Arc::new(idx)]));
                     }
-                    Err(e) => warnings.push(format!(
-                        "ADD {rel} (line {}): not readable as a tar archive: {e:#}",
-                        i.line
-                    )),
+                    Err(e) => {
+                        warnings.push(format!("ADD {rel} (line {}): not readable as a tar archive: {e:#}", i.line))
+                    }
                 }
             }
         }

@@ -37,11 +37,7 @@ pub fn expand(s: &str, vars: &HashMap<String, String>) -> Result<String> {
                 }
                 Some(c) if c.is_ascii_alphabetic() || *c == '_' => {
                     let mut name = String::new();
-                    while let Some(c) = chars
-                        .peek()
-                        .copied()
-                        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    {
+                    while let Some(c) = chars.peek().copied().filter(|c| c.is_ascii_alphanumeric() || *c == '_') {
                         name.push(c);
                         chars.next();
                     }
@@ -56,9 +52,7 @@ pub fn expand(s: &str, vars: &HashMap<String, String>) -> Result<String> {
 }
 
 fn braced(inner: &str, vars: &HashMap<String, String>, whole: &str) -> Result<String> {
-    let name_end = inner
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(inner.len());
+    let name_end = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len());
     let (name, op) = inner.split_at(name_end);
     if name.is_empty() {
         bail!("bad substitution ${{{inner}}} in {whole:?}");

@@ -39,10 +39,7 @@ pub fn logical_lines(text: &str) -> Result<Vec<Line>> {
             escape = match v.trim() {
                 "\\" => '\\',
                 "`" => '`',
-                other => bail!(
-                    "line {}: escape directive must be \\ or `, not {other:?}",
-                    i + 1
-                ),
+                other => bail!("line {}: escape directive must be \\ or `, not {other:?}", i + 1),
             };
         }
         i += 1;
@@ -94,11 +91,7 @@ pub fn logical_lines(text: &str) -> Result<Vec<Line>> {
                     }
                     let l = physical[i];
                     i += 1;
-                    let cmp = if strip_tabs {
-                        l.trim_start_matches('\t')
-                    } else {
-                        l
-                    };
+                    let cmp = if strip_tabs { l.trim_start_matches('\t') } else { l };
                     if cmp == name {
                         break;
                     }
@@ -108,12 +101,7 @@ pub fn logical_lines(text: &str) -> Result<Vec<Line>> {
                 heredocs.push(Heredoc { name, body });
             }
         }
-        out.push(Line {
-            line: start + 1,
-            keyword: kw.to_string(),
-            args: args.to_string(),
-            heredocs,
-        });
+        out.push(Line { line: start + 1, keyword: kw.to_string(), args: args.to_string(), heredocs });
     }
     Ok(out)
 }
@@ -140,10 +128,7 @@ fn heredoc_word(w: &str) -> Option<(String, bool)> {
         None => (false, rest),
     };
     let rest = rest.trim_matches(|c| c == '"' || c == '\'');
-    let name: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
+    let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
     (!name.is_empty()).then_some((name, strip))
 }
 

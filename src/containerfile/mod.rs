@@ -110,10 +110,8 @@ pub enum Source {
 
 impl Containerfile {
     pub fn parse_file(path: &Path, build_args: &HashMap<String, String>) -> Result<Containerfile> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Containerfile::parse(&text, build_args)
-            .with_context(|| format!("parsing {}", path.display()))
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Containerfile::parse(&text, build_args).with_context(|| format!("parsing {}", path.display()))
     }
 
     pub fn parse(text: &str, build_args: &HashMap<String, String>) -> Result<Containerfile> {
@@ -133,38 +131,21 @@ impl Containerfile {
                     stage_env.push((env.clone(), workdir.clone()));
                 }
                 let (flags, words) = lex::split_flags(&l.args);
-                let words: Vec<String> = words
-                    .iter()
-                    .map(|w| expand(w, &global))
-                    .collect::<Result<_>>()
-                    .map_err(at)?;
+                let words: Vec<String> = words.iter().map(|w| expand(w, &global)).collect::<Result<_>>().map_err(at)?;
                 let (base, name) = match words.as_slice() {
                     [b] => (b.clone(), None),
                     [b, as_, n] if as_.eq_ignore_ascii_case("as") => (b.clone(), Some(n.clone())),
-                    _ => bail!(
-                        "line {}: FROM takes an image and optionally `AS name`, got {:?}",
-                        l.line,
-                        l.args
-                    ),
+                    _ => bail!("line {}: FROM takes an image and optionally `AS name`, got {:?}", l.line, l.args),
                 };
                 if base.is_empty() {
-                    bail!(
-                        "line {}: FROM names no image (an ARG that expanded to nothing?)",
-                        l.line
-                    );
+                    bail!("line {}: FROM names no image (an ARG that expanded to nothing?)", l.line);
                 }
                 if let Some(n) = &name {
-                    if stages
-                        .iter()
-                        .any(|s| s.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
-                    {
+                    if stages.iter().any(|s| s.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n))) {
                         bail!("line {}: stage name {n:?} is used twice", l.line);
                     }
                 }
-                let platform = flag(&flags, "platform")
-                    .map(|p| expand(&p, &global))
-                    .transpose()
-                    .map_err(at)?;
+                let platform = flag(&flags, "platform").map(|p| expand(&p, &global)).transpose().map_err(at)?;
                 let index = stages.len();
                 // A stage based on an earlier stage inherits its ENV and WORKDIR.
                 let parent = Containerfile::resolve_in(&stages, index, &base);
@@ -172,14 +153,7 @@ impl Containerfile {
                     Source::Stage(p) => stage_env[p].clone(),
                     _ => (HashMap::new(), "/".to_string()),
                 };
-                stages.push(Stage {
-                    index,
-                    name,
-                    base,
-                    platform,
-                    line: l.line,
-                    instructions: Vec::new(),
-                });
+                stages.push(Stage { index, name, base, platform, line: l.line, instructions: Vec::new() });
                 continue;
             }
             let Some(stage) = stages.last_mut() else {
@@ -187,26 +161,16 @@ impl Containerfile {
                     for (k, v) in lex::parse_arg(&l.args) {
                         let v = match build_args.get(&k) {
                             Some(o) => o.clone(),
-                            None => v
-                                .map(|v| expand(&v, &global))
-                                .transpose()
-                                .map_err(at)?
-                                .unwrap_or_default(),
+                            None => v.map(|v| expand(&v, &global)).transpose().map_err(at)?.unwrap_or_default(),
                         };
                         global.insert(k, v);
                     }
                     continue;
                 }
-                bail!(
-                    "line {}: {} before the first FROM (only ARG may come first)",
-                    l.line,
-                    l.keyword
-                );
+                bail!("line {}: {} before the first FROM (only ARG may come first)", l.line, l.keyword);
             };
             let op = match kw.as_str() {
-                "COPY" | "ADD" => {
-                    Op::Copy(parse_copy(&l, kw == "ADD", &env, &workdir).map_err(at)?)
-                }
+                "COPY" | "ADD" => Op::Copy(parse_copy(&l, kw == "ADD", &env, &workdir).map_err(at)?),
                 "RUN" => {
                     let (flags, _) = lex::split_flags(&l.args);
                     let mounts = flags
@@ -215,10 +179,7 @@ impl Containerfile {
                         .map(|(_, v)| parse_mount(&expand(v, &env)?))
                         .collect::<Result<Vec<_>>>()
                         .map_err(at)?;
-                    Op::Run(Run {
-                        mounts,
-                        command: lex::strip_flags(&l.args),
-                    })
+                    Op::Run(Run { mounts, command: lex::strip_flags(&l.args) })
                 }
                 "ARG" => {
                     for (k, v) in lex::parse_arg(&l.args) {
@@ -243,15 +204,11 @@ impl Containerfile {
                     workdir = paths::resolve(&workdir, &w).map_err(at)?;
                     Op::Meta
                 }
-                "LABEL" | "USER" | "CMD" | "ENTRYPOINT" | "EXPOSE" | "VOLUME" | "STOPSIGNAL"
-                | "HEALTHCHECK" | "SHELL" | "ONBUILD" | "MAINTAINER" => Op::Meta,
+                "LABEL" | "USER" | "CMD" | "ENTRYPOINT" | "EXPOSE" | "VOLUME" | "STOPSIGNAL" | "HEALTHCHECK"
+                | "SHELL" | "ONBUILD" | "MAINTAINER" => Op::Meta,
                 _ => bail!("line {}: unknown instruction {:?}", l.line, l.keyword),
             };
-            stage.instructions.push(Instruction {
-                line: l.line,
-                keyword: kw,
-                op,
-            });
+            stage.instructions.push(Instruction { line: l.line, keyword: kw, op });
         }
         if stages.is_empty() {
             bail!("no FROM instruction: a Containerfile needs at least one stage");
@@ -265,11 +222,10 @@ impl Containerfile {
         if name.eq_ignore_ascii_case("scratch") {
             return Source::Scratch;
         }
-        if let Some(s) = stages[..current.min(stages.len())].iter().find(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        }) {
+        if let Some(s) = stages[..current.min(stages.len())]
+            .iter()
+            .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        {
             return Source::Stage(s.index);
         }
         if let Ok(i) = name.parse::<usize>() {
@@ -308,11 +264,10 @@ impl Containerfile {
                             );
                         }
                     }
-                    if let Some(later) = self.stages[s.index..].iter().find(|t| {
-                        t.name
-                            .as_deref()
-                            .is_some_and(|n| n.eq_ignore_ascii_case(&f))
-                    }) {
+                    if let Some(later) = self.stages[s.index..]
+                        .iter()
+                        .find(|t| t.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&f)))
+                    {
                         bail!(
                             "line {}: --from={f} refers to stage {} (line {}), which is not an earlier stage",
                             i.line,
@@ -333,17 +288,11 @@ impl Containerfile {
         };
         self.stages
             .iter()
-            .find(|s| {
-                s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(t))
-                    || s.index.to_string() == t
-            })
+            .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(t)) || s.index.to_string() == t)
             .map(|s| s.index)
             .ok_or_else(|| {
                 let names: Vec<String> = self.stages.iter().map(|s| s.label()).collect();
-                anyhow!(
-                    "--target {t:?}: no such stage (stages: {})",
-                    names.join(", ")
-                )
+                anyhow!("--target {t:?}: no such stage (stages: {})", names.join(", "))
             })
     }
 
@@ -360,12 +309,9 @@ impl Containerfile {
             for i in &self.stages[s].instructions {
                 match &i.op {
                     Op::Copy(c) => refs.extend(c.from.iter().map(|f| self.resolve(s, f))),
-                    Op::Run(r) => refs.extend(
-                        r.mounts
-                            .iter()
-                            .filter_map(|m| m.from.as_ref())
-                            .map(|f| self.resolve(s, f)),
-                    ),
+                    Op::Run(r) => {
+                        refs.extend(r.mounts.iter().filter_map(|m| m.from.as_ref()).map(|f| self.resolve(s, f)))
+                    }
                     Op::Meta => {}
                 }
             }
@@ -394,45 +340,25 @@ fn predefined_args() -> HashMap<String, String> {
 }
 
 fn flag(flags: &[(String, String)], name: &str) -> Option<String> {
-    flags
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
+    flags.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
-fn parse_copy(
-    l: &lex::Line,
-    add: bool,
-    env: &HashMap<String, String>,
-    workdir: &str,
-) -> Result<Copy> {
+fn parse_copy(l: &lex::Line, add: bool, env: &HashMap<String, String>, workdir: &str) -> Result<Copy> {
     let (flags, words) = lex::split_flags(&l.args);
     let words = match lex::json_array(&lex::strip_flags(&l.args)) {
         Some(list) => list,
         None => words,
     };
-    let mut words: Vec<String> = words
-        .iter()
-        .map(|w| expand(w, env))
-        .collect::<Result<_>>()?;
+    let mut words: Vec<String> = words.iter().map(|w| expand(w, env)).collect::<Result<_>>()?;
     if words.len() < 2 {
-        bail!(
-            "needs at least one source and a destination, got {:?}",
-            l.args.trim()
-        );
+        bail!("needs at least one source and a destination, got {:?}", l.args.trim());
     }
     let raw_dest = words.pop().unwrap_or_default();
     let heredocs: Vec<String> = l.heredocs.iter().map(|h| h.name.clone()).collect();
-    let sources: Vec<String> = words
-        .into_iter()
-        .map(|w| lex::heredoc_name(&w).unwrap_or(w))
-        .collect();
+    let sources: Vec<String> = words.into_iter().map(|w| lex::heredoc_name(&w).unwrap_or(w)).collect();
     let dest = paths::resolve(workdir, &raw_dest)?;
-    let dest_is_dir = raw_dest.ends_with('/')
-        || raw_dest == "."
-        || sources.len() > 1
-        || sources.iter().any(|s| paths::has_glob(s));
+    let dest_is_dir =
+        raw_dest.ends_with('/') || raw_dest == "." || sources.len() > 1 || sources.iter().any(|s| paths::has_glob(s));
     let from = flag(&flags, "from").map(|f| expand(&f, env)).transpose()?;
     if from.as_deref() == Some("") {
         bail!("--from= is empty");
@@ -450,10 +376,7 @@ fn parse_copy(
 }
 
 fn parse_mount(spec: &str) -> Result<Mount> {
-    let mut m = Mount {
-        kind: "bind".to_string(),
-        ..Default::default()
-    };
+    let mut m = Mount { kind: "bind".to_string(), ..Default::default() };
     for part in spec.split(',') {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         match k.trim() {

@@ -33,10 +33,7 @@ fn stages_by_alias_index_and_scratch() {
     assert_eq!(cf.stages[1].platform.as_deref(), Some("linux/amd64"));
     assert_eq!(cf.base_of(2), Source::Stage(1));
     assert_eq!(cf.resolve(2, "0"), Source::Stage(0));
-    assert_eq!(
-        cf.resolve(2, "other/image:2"),
-        Source::Image("other/image:2".into())
-    );
+    assert_eq!(cf.resolve(2, "other/image:2"), Source::Image("other/image:2".into()));
     assert_eq!(cf.stages[2].label(), "2");
     assert_eq!(cf.needed_stages(2), vec![0, 1, 2]);
     assert_eq!(cf.target_index(Some("b")).unwrap(), 1);
@@ -114,19 +111,12 @@ fn continuations_comments_escape_and_heredocs() {
 
 #[test]
 fn errors_name_the_line() {
-    let e = |t: &str| {
-        format!(
-            "{:#}",
-            Containerfile::parse(t, &HashMap::new()).unwrap_err()
-        )
-    };
+    let e = |t: &str| format!("{:#}", Containerfile::parse(t, &HashMap::new()).unwrap_err());
     assert!(e("FROM x\nCOPY onlyone\n").contains("line 2"));
     assert!(e("COPY a b\nFROM x\n").contains("line 1"));
     assert!(e("FROM x\nFROBNICATE y\n").contains("line 2: unknown instruction"));
     assert!(e("FROM x\nCOPY --from=1 /a /b\nFROM y\n").contains("line 2"));
-    assert!(
-        e("FROM x\nCOPY --from=later /a /b\nFROM y AS later\n").contains("not an earlier stage")
-    );
+    assert!(e("FROM x\nCOPY --from=later /a /b\nFROM y AS later\n").contains("not an earlier stage"));
     assert!(e("FROM x\nRUN <<EOF\nnever ends\n").contains("never terminated"));
     assert!(e("# just a comment\n").contains("no FROM"));
     assert!(e("FROM x AS a\nFROM y AS A\n").contains("used twice"));
@@ -137,9 +127,6 @@ fn expansion_forms() {
     let mut v = HashMap::new();
     v.insert("A".to_string(), "1".to_string());
     v.insert("E".to_string(), String::new());
-    assert_eq!(
-        expand("$A-${A}-${B:-d}-${E:-d}-${E-d}-${A:+s}-${B:+s}-\\$A", &v).unwrap(),
-        "1-1-d-d--s--$A"
-    );
+    assert_eq!(expand("$A-${A}-${B:-d}-${E:-d}-${E-d}-${A:+s}-${B:+s}-\\$A", &v).unwrap(), "1-1-d-d--s--$A");
     assert!(expand("${A", &v).is_err());
 }

@@ -30,43 +30,21 @@ impl ArchiveIndex {
         }
         let mut ar = tar::Archive::new(BufReader::new(f));
         let mut members = HashMap::new();
-        for e in ar
-            .entries()
-            .with_context(|| format!("reading {} as a tar archive", file.display()))?
-        {
-            let e = e.with_context(|| {
-                format!(
-                    "reading {} (truncated or not a tar archive?)",
-                    file.display()
-                )
-            })?;
+        for e in ar.entries().with_context(|| format!("reading {} as a tar archive", file.display()))? {
+            let e = e.with_context(|| format!("reading {} (truncated or not a tar archive?)", file.display()))?;
             if e.header().entry_type() != tar::EntryType::Regular {
                 continue;
             }
             let name = paths::normalize(&e.path()?.to_string_lossy())?;
-            members.insert(
-                name.trim_start_matches('/').to_string(),
-                (e.raw_file_position(), e.size()),
-            );
+            members.insert(name.trim_start_matches('/').to_string(), (e.raw_file_position(), e.size()));
         }
-        Ok(ArchiveIndex {
-            file: Arc::new(file.to_path_buf()),
-            members,
-        })
+        Ok(ArchiveIndex { file: Arc::new(file.to_path_buf()), members })
     }
 
     pub fn loc(&self, member: &str) -> Result<Loc> {
-        let key = paths::normalize(member)?
-            .trim_start_matches('/')
-            .to_string();
-        let (offset, size) = self
-            .members
-            .get(&key)
-            .ok_or_else(|| anyhow!("{} has no member {member:?}", self.file.display()))?;
-        Ok(Loc::InArchive {
-            file: self.file.clone(),
-            offset: *offset,
-            size: *size,
-        })
+        let key = paths::normalize(member)?.trim_start_matches('/').to_string();
+        let (offset, size) =
+            self.members.get(&key).ok_or_else(|| anyhow!("{} has no member {member:?}", self.file.display()))?;
+        Ok(Loc::InArchive { file: self.file.clone(), offset: *offset, size: *size })
     }
 }

@@ -40,9 +40,7 @@ pub enum ImageRef {
 /// Splits `PATH[:SUFFIX]`, where a suffix never contains `/` (so `/a:b/c` stays one path).
 fn split_suffix(s: &str) -> (PathBuf, Option<String>) {
     match s.rsplit_once(':') {
-        Some((p, t)) if !t.contains('/') && !p.is_empty() && !t.is_empty() => {
-            (PathBuf::from(p), Some(t.to_string()))
-        }
+        Some((p, t)) if !t.contains('/') && !p.is_empty() && !t.is_empty() => (PathBuf::from(p), Some(t.to_string())),
         _ => (PathBuf::from(s), None),
     }
 }
@@ -111,22 +109,15 @@ impl fmt::Display for ImageRef {
 #[derive(Clone, Debug)]
 enum Loc {
     File(PathBuf),
-    InArchive {
-        file: Arc<PathBuf>,
-        offset: u64,
-        size: u64,
-    },
+    InArchive { file: Arc<PathBuf>, offset: u64, size: u64 },
 }
 
 impl Loc {
     fn open(&self) -> Result<Box<dyn Read + Send>> {
         Ok(match self {
-            Loc::File(p) => {
-                Box::new(File::open(p).with_context(|| format!("opening {}", p.display()))?)
-            }
+            Loc::File(p) => Box::new(File::open(p).with_context(|| format!("opening {}", p.display()))?),
             Loc::InArchive { file, offset, size } => {
-                let mut f = File::open(file.as_path())
-                    .with_context(|| format!("opening {}", file.display()))?;
+                let mut f = File::open(file.as_path()).with_context(|| format!("opening {}", file.display()))?;
                 f.seek(SeekFrom::Start(*offset))?;
                 Box::new(f.take(*size))
             }
@@ -192,14 +183,9 @@ impl Image {
         let what = r.to_string();
         let img = match r {
             ImageRef::Oci { dir, tag } => {
-                let blobs =
-                    |d: &Sha256Digest| Ok(Loc::File(dir.join("blobs/sha256").join(d.hex())));
-                let index = std::fs::read(dir.join("index.json")).with_context(|| {
-                    format!(
-                        "reading {}/index.json (is it an OCI layout?)",
-                        dir.display()
-                    )
-                })?;
+                let blobs = |d: &Sha256Digest| Ok(Loc::File(dir.join("blobs/sha256").join(d.hex())));
+                let index = std::fs::read(dir.join("index.json"))
+                    .with_context(|| format!("reading {}/index.json (is it an OCI layout?)", dir.display()))?;
                 open_oci(r.clone(), &index, tag.as_deref(), &blobs)
             }
             ImageRef::OciArchive { file, tag } => {
@@ -213,12 +199,8 @@ impl Image {
                 open_docker_archive(r.clone(), &ar, name.as_deref())
             }
             ImageRef::Dir { dir } => {
-                let manifest = std::fs::read(dir.join("manifest.json")).with_context(|| {
-                    format!(
-                        "reading {}/manifest.json (is it a dir: export?)",
-                        dir.display()
-                    )
-                })?;
+                let manifest = std::fs::read(dir.join("manifest.json"))
+                    .with_context(|| format!("reading {}/manifest.json (is it a dir: export?)", dir.display()))?;
                 let blobs = |d: &Sha256Digest| Ok(Loc::File(dir.join(d.hex())));
                 open_manifest(r.clone(), &manifest, None, &blobs)
             }
@@ -246,9 +228,7 @@ impl Image {
 
     /// A short human name: the image's own name, else the reference.
     pub fn display_name(&self) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| self.reference.to_string())
+        self.name.clone().unwrap_or_else(|| self.reference.to_string())
     }
 }
 
@@ -346,10 +326,7 @@ fn open_oci(r: ImageRef, index: &[u8], tag: Option<&str>, blobs: &BlobFn) -> Res
             [] => bail!("index.json lists no manifests"),
             many => {
                 let have: Vec<String> = many.iter().filter_map(named).collect();
-                bail!(
-                    "index.json lists {} manifests: name one with :TAG (tags there: {have:?})",
-                    many.len()
-                )
+                bail!("index.json lists {} manifests: name one with :TAG (tags there: {have:?})", many.len())
             }
         },
     };
@@ -362,11 +339,7 @@ fn open_oci(r: ImageRef, index: &[u8], tag: Option<&str>, blobs: &BlobFn) -> Res
         let Some(list) = doc.manifests else { break };
         let pick = list
             .iter()
-            .find(|d| {
-                d.platform
-                    .as_ref()
-                    .is_some_and(|p| p.os == "linux" && p.architecture == host_arch())
-            })
+            .find(|d| d.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == host_arch()))
             .or(list.first())
             .ok_or_else(|| anyhow!("an image index with no manifests"))?;
         digest = Sha256Digest::parse(&pick.digest)?;
@@ -387,10 +360,7 @@ fn open_manifest(r: ImageRef, bytes: &[u8], name: Option<String>, blobs: &BlobFn
             bail!("Docker schema 1 manifests are not supported ({mt})");
         }
     }
-    let cfg_desc = m
-        .config
-        .as_ref()
-        .ok_or_else(|| anyhow!("the manifest has no config"))?;
+    let cfg_desc = m.config.as_ref().ok_or_else(|| anyhow!("the manifest has no config"))?;
     let cfg_digest = Sha256Digest::parse(&cfg_desc.digest)?;
     let cfg_bytes = blobs(&cfg_digest)?.read_all(1 << 26)?;
     if Sha256Digest::of(&cfg_bytes) != cfg_digest {
@@ -399,21 +369,12 @@ fn open_manifest(r: ImageRef, bytes: &[u8], name: Option<String>, blobs: &BlobFn
     let cfg: ConfigDoc = serde_json::from_slice(&cfg_bytes).context("parsing the image config")?;
     let diff_ids = parse_diff_ids(&cfg)?;
     if diff_ids.len() != m.layers.len() {
-        bail!(
-            "the manifest lists {} layers but the config {} diff_ids",
-            m.layers.len(),
-            diff_ids.len()
-        );
+        bail!("the manifest lists {} layers but the config {} diff_ids", m.layers.len(), diff_ids.len());
     }
     let mut layers = Vec::new();
     for (d, diff_id) in m.layers.iter().zip(diff_ids) {
         let bd = Sha256Digest::parse(&d.digest)?;
-        layers.push(Layer {
-            diff_id,
-            blob_digest: Some(bd),
-            size: d.size,
-            loc: blobs(&bd)?,
-        });
+        layers.push(Layer { diff_id, blob_digest: Some(bd), size: d.size, loc: blobs(&bd)? });
     }
     Ok(Image {
         reference: r,
@@ -431,11 +392,7 @@ fn open_manifest(r: ImageRef, bytes: &[u8], name: Option<String>, blobs: &BlobFn
 }
 
 fn parse_diff_ids(cfg: &ConfigDoc) -> Result<Vec<Sha256Digest>> {
-    cfg.rootfs
-        .diff_ids
-        .iter()
-        .map(|d| Sha256Digest::parse(d))
-        .collect()
+    cfg.rootfs.diff_ids.iter().map(|d| Sha256Digest::parse(d)).collect()
 }
 
 #[derive(Deserialize)]
@@ -447,55 +404,32 @@ struct DockerArchiveEntry {
     layers: Vec<String>,
 }
 
-fn open_docker_archive(
-    r: ImageRef,
-    ar: &archive::ArchiveIndex,
-    name: Option<&str>,
-) -> Result<Image> {
+fn open_docker_archive(r: ImageRef, ar: &archive::ArchiveIndex, name: Option<&str>) -> Result<Image> {
     let list: Vec<DockerArchiveEntry> =
-        serde_json::from_slice(&ar.loc("manifest.json")?.read_all(1 << 24)?)
-            .context("parsing manifest.json")?;
+        serde_json::from_slice(&ar.loc("manifest.json")?.read_all(1 << 24)?).context("parsing manifest.json")?;
     let tags = |e: &DockerArchiveEntry| e.repo_tags.clone().unwrap_or_default();
     let entry = match name {
         Some(n) => list
             .iter()
-            .find(|e| {
-                tags(e)
-                    .iter()
-                    .any(|t| t == n || t.ends_with(&format!("/{n}")))
-            })
+            .find(|e| tags(e).iter().any(|t| t == n || t.ends_with(&format!("/{n}"))))
             .ok_or_else(|| anyhow!("no image named {n:?} in manifest.json"))?,
         None => match list.as_slice() {
             [one] => one,
             [] => bail!("manifest.json lists no images"),
-            _ => bail!(
-                "manifest.json lists {} images: name one as docker-archive:FILE:NAME",
-                list.len()
-            ),
+            _ => bail!("manifest.json lists {} images: name one as docker-archive:FILE:NAME", list.len()),
         },
     };
     let cfg_bytes = ar.loc(&entry.config)?.read_all(1 << 26)?;
     let cfg: ConfigDoc = serde_json::from_slice(&cfg_bytes).context("parsing the image config")?;
     let diff_ids = parse_diff_ids(&cfg)?;
     if diff_ids.len() != entry.layers.len() {
-        bail!(
-            "manifest.json lists {} layers but the config {} diff_ids",
-            entry.layers.len(),
-            diff_ids.len()
-        );
+        bail!("manifest.json lists {} layers but the config {} diff_ids", entry.layers.len(), diff_ids.len());
     }
     let layers = entry
         .layers
         .iter()
         .zip(diff_ids)
-        .map(|(p, diff_id)| {
-            Ok(Layer {
-                diff_id,
-                blob_digest: None,
-                size: None,
-                loc: ar.loc(p)?,
-            })
-        })
+        .map(|(p, diff_id)| Ok(Layer { diff_id, blob_digest: None, size: None, loc: ar.loc(p)? }))
         .collect::<Result<Vec<_>>>()?;
     Ok(Image {
         reference: r,
@@ -520,25 +454,12 @@ mod tests {
     fn parses_transports() {
         assert_eq!(
             "oci:/x/y:latest".parse::<ImageRef>().unwrap(),
-            ImageRef::Oci {
-                dir: "/x/y".into(),
-                tag: Some("latest".into())
-            }
+            ImageRef::Oci { dir: "/x/y".into(), tag: Some("latest".into()) }
         );
+        assert_eq!("oci:/x/y".parse::<ImageRef>().unwrap(), ImageRef::Oci { dir: "/x/y".into(), tag: None });
         assert_eq!(
-            "oci:/x/y".parse::<ImageRef>().unwrap(),
-            ImageRef::Oci {
-                dir: "/x/y".into(),
-                tag: None
-            }
-        );
-        assert_eq!(
-            "containers-storage:localhost/a:1"
-                .parse::<ImageRef>()
-                .unwrap(),
-            ImageRef::ContainersStorage {
-                reference: "localhost/a:1".into()
-            }
+            "containers-storage:localhost/a:1".parse::<ImageRef>().unwrap(),
+            ImageRef::ContainersStorage { reference: "localhost/a:1".into() }
         );
         let e = format!("{:#}", "/no/transport".parse::<ImageRef>().unwrap_err());
         assert!(e.contains("no transport") && e.contains("hint"), "{e}");

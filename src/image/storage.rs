@@ -50,23 +50,17 @@ impl StorageOpts {
 
 pub fn which(prog: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
 }
 
 /// Exports `reference` to a fresh temporary `dir:` layout.
 pub fn export(reference: &str, storage: &StorageOpts) -> Result<tempfile::TempDir> {
-    let tmp = tempfile::Builder::new()
-        .prefix("ctxsbom-export-")
-        .tempdir()
-        .context("creating a temporary directory")?;
+    let tmp = tempfile::Builder::new().prefix("ctxsbom-export-").tempdir().context("creating a temporary directory")?;
     let dest = format!("dir:{}", tmp.path().display());
     let mut cmd;
     if which("buildah").is_some() {
         cmd = Command::new("buildah");
-        cmd.args(storage.buildah_args())
-            .args(["push", "--quiet", "-D", reference, &dest]);
+        cmd.args(storage.buildah_args()).args(["push", "--quiet", "-D", reference, &dest]);
     } else if which("skopeo").is_some() {
         cmd = Command::new("skopeo");
         cmd.args(["copy", "--quiet", &storage.skopeo_ref(reference), &dest]);
@@ -75,9 +69,7 @@ pub fn export(reference: &str, storage: &StorageOpts) -> Result<tempfile::TempDi
             "reading containers-storage:{reference} needs buildah or skopeo, and neither is on PATH\nhint: apt-get install buildah (or dnf install buildah), or export the image yourself and pass oci:DIR"
         );
     }
-    let out = cmd
-        .output()
-        .with_context(|| format!("running {:?}", cmd.get_program()))?;
+    let out = cmd.output().with_context(|| format!("running {:?}", cmd.get_program()))?;
     if !out.status.success() {
         bail!(
             "exporting {reference} from containers-storage failed ({}):\n{}",

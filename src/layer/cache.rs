@@ -44,9 +44,7 @@ impl LayerCache {
     }
 
     fn file(&self, diff_id: &Sha256Digest) -> Option<PathBuf> {
-        self.dir
-            .as_ref()
-            .map(|d| d.join(format!("{}.json", diff_id.hex())))
+        self.dir.as_ref().map(|d| d.join(format!("{}.json", diff_id.hex())))
     }
 
     pub fn get(&self, diff_id: &Sha256Digest) -> Option<LayerIndex> {
@@ -59,19 +57,11 @@ impl LayerCache {
         let (Some(dir), Some(file)) = (&self.dir, self.file(&index.diff_id)) else {
             return Ok(());
         };
-        fs::create_dir_all(dir)
-            .with_context(|| format!("creating the layer cache {}", dir.display()))?;
+        fs::create_dir_all(dir).with_context(|| format!("creating the layer cache {}", dir.display()))?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer(
-            &mut tmp,
-            &Stored {
-                format: FORMAT,
-                index: index.clone(),
-            },
-        )?;
+        serde_json::to_writer(&mut tmp, &Stored { format: FORMAT, index: index.clone() })?;
         tmp.flush()?;
-        tmp.persist(&file)
-            .with_context(|| format!("writing {}", file.display()))?;
+        tmp.persist(&file).with_context(|| format!("writing {}", file.display()))?;
         Ok(())
     }
 }
@@ -103,11 +93,7 @@ mod tests {
         };
         cache.put(&idx).unwrap();
         assert_eq!(cache.get(&d).unwrap().entries, idx.entries);
-        fs::write(
-            dir.path().join(format!("{}.json", d.hex())),
-            b"{\"format\":1,",
-        )
-        .unwrap();
+        fs::write(dir.path().join(format!("{}.json", d.hex())), b"{\"format\":1,").unwrap();
         assert!(cache.get(&d).is_none());
     }
 }

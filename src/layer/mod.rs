@@ -97,25 +97,17 @@ pub fn index_blob<R: Read>(raw: R, expect: &Expect, what: &str) -> Result<LayerI
     let mut outer = HashingReader::new(raw);
     let (entries, diff_id) = {
         let mut buffered = BufReader::with_capacity(256 * 1024, &mut outer);
-        let head = buffered
-            .fill_buf()
-            .with_context(|| format!("reading {what}"))?;
+        let head = buffered.fill_buf().with_context(|| format!("reading {what}"))?;
         let decompressed: Box<dyn Read + '_> = if head.starts_with(&[0x1f, 0x8b]) {
             Box::new(flate2::read::MultiGzDecoder::new(buffered))
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            Box::new(
-                zstd::stream::read::Decoder::with_buffer(buffered)
-                    .context("starting zstd decoder")?,
-            )
+            Box::new(zstd::stream::read::Decoder::with_buffer(buffered).context("starting zstd decoder")?)
         } else {
             Box::new(buffered)
         };
         let mut inner = HashingReader::new(decompressed);
-        let entries =
-            index_tar(&mut inner).with_context(|| format!("reading the tar stream of {what}"))?;
-        let (diff_id, _) = inner
-            .finish()
-            .with_context(|| format!("reading the end of {what}"))?;
+        let entries = index_tar(&mut inner).with_context(|| format!("reading the tar stream of {what}"))?;
+        let (diff_id, _) = inner.finish().with_context(|| format!("reading the end of {what}"))?;
         (entries, diff_id)
     };
     if diff_id != expect.diff_id {
@@ -127,9 +119,7 @@ pub fn index_blob<R: Read>(raw: R, expect: &Expect, what: &str) -> Result<LayerI
     let (blob, _) = outer.finish().with_context(|| format!("reading {what}"))?;
     if let Some(want) = expect.blob_digest {
         if want != blob && want != diff_id {
-            bail!(
-                "{what}: blob digest mismatch: the manifest says {want}, the blob hashes to {blob}"
-            );
+            bail!("{what}: blob digest mismatch: the manifest says {want}, the blob hashes to {blob}");
         }
     }
     Ok(LayerIndex { diff_id, entries })
@@ -142,10 +132,7 @@ fn decompress<'r, B: BufRead + 'r>(buffered: B) -> Result<Box<dyn Read + 'r>> {
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(buffered))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(
-            zstd::stream::read::Decoder::with_buffer(buffered)
-                .context("starting the zstd decoder")?,
-        )
+        Box::new(zstd::stream::read::Decoder::with_buffer(buffered).context("starting the zstd decoder")?)
     } else {
         Box::new(buffered)
     })
@@ -167,11 +154,7 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
     let mut buf = vec![0u8; 128 * 1024];
     for item in archive.entries().context("reading tar headers")? {
         let mut e = item.context("reading a tar entry (truncated or corrupt layer?)")?;
-        let raw_path = e
-            .path()
-            .context("reading an entry name")?
-            .to_string_lossy()
-            .into_owned();
+        let raw_path = e.path().context("reading an entry name")?.to_string_lossy().into_owned();
         let path = paths::normalize(&raw_path).with_context(|| format!("entry {raw_path:?}"))?;
         let header = e.header();
         let mode = header.mode().unwrap_or(0);
@@ -185,11 +168,7 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
             if hidden == ".wh..opq" {
                 out.push(entry(dir, EntryKind::Opaque, mode, uid, gid));
             } else if !hidden.starts_with(".wh.") && !hidden.is_empty() {
-                let target = if dir == "/" {
-                    format!("/{hidden}")
-                } else {
-                    format!("{dir}/{hidden}")
-                };
+                let target = if dir == "/" { format!("/{hidden}") } else { format!("{dir}/{hidden}") };
                 out.push(entry(target, EntryKind::Whiteout, mode, uid, gid));
             }
             // other `.wh..wh.*` names are aufs bookkeeping: nothing to record
@@ -203,9 +182,7 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
                 let mut s1 = Sha1::new();
                 let mut n = 0u64;
                 loop {
-                    let k = e
-                        .read(&mut buf)
-                        .with_context(|| format!("reading the content of {path}"))?;
+                    let k = e.read(&mut buf).with_context(|| format!("reading the content of {path}"))?;
                     if k == 0 {
                         break;
                     }
@@ -224,11 +201,7 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
             tar::EntryType::Symlink => {
                 ent.kind = EntryKind::Symlink;
                 let target = e.link_name().context("reading a symlink target")?;
-                ent.link = Some(
-                    target
-                        .map(|t| t.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                );
+                ent.link = Some(target.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default());
                 ent.size = 0;
             }
             tar::EntryType::Link => {
@@ -237,8 +210,8 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
                     .link_name()
                     .context("reading a hard link target")?
                     .ok_or_else(|| anyhow!("hard link {path} has no target"))?;
-                let target = paths::normalize(&target.to_string_lossy())
-                    .with_context(|| format!("hard link {path}"))?;
+                let target =
+                    paths::normalize(&target.to_string_lossy()).with_context(|| format!("hard link {path}"))?;
                 if let Some((d, h1, n)) = seen.get(&target) {
                     ent.sha256 = Some(*d);
                     ent.sha1 = Some(h1.clone());
@@ -262,17 +235,7 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
 }
 
 fn entry(path: String, kind: EntryKind, mode: u32, uid: u64, gid: u64) -> Entry {
-    Entry {
-        path,
-        kind,
-        mode,
-        uid,
-        gid,
-        size: 0,
-        link: None,
-        sha256: None,
-        sha1: None,
-    }
+    Entry { path, kind, mode, uid, gid, size: 0, link: None, sha256: None, sha1: None }
 }
 
 #[cfg(test)]
@@ -285,9 +248,7 @@ pub(crate) mod testutil {
     }
     impl TarMaker {
         pub fn new() -> Self {
-            TarMaker {
-                b: Builder::new(Vec::new()),
-            }
+            TarMaker { b: Builder::new(Vec::new()) }
         }
         fn header(kind: EntryType, size: u64, mode: u32) -> Header {
             let mut h = Header::new_gnu();
@@ -329,9 +290,7 @@ pub(crate) mod testutil {
             self
         }
         pub fn pax_file(mut self, path: &str, body: &[u8]) -> Self {
-            self.b
-                .append_pax_extensions([("path", path.as_bytes())])
-                .unwrap();
+            self.b.append_pax_extensions([("path", path.as_bytes())]).unwrap();
             let mut h = Header::new_ustar();
             h.set_entry_type(EntryType::Regular);
             h.set_size(body.len() as u64);
@@ -354,10 +313,7 @@ mod tests {
     use std::io::Write;
 
     fn expect(bytes: &[u8]) -> Expect {
-        Expect {
-            diff_id: Sha256Digest::of(bytes),
-            blob_digest: None,
-        }
+        Expect { diff_id: Sha256Digest::of(bytes), blob_digest: None }
     }
 
     #[test]
@@ -381,10 +337,7 @@ mod tests {
         assert_eq!(by["/etc/link"].link.as_deref(), Some("a.conf"));
         let h = by["/etc/hard"];
         assert_eq!(h.kind, EntryKind::Hardlink);
-        assert_eq!(
-            h.sha256, a.sha256,
-            "a hard link carries its target's digest"
-        );
+        assert_eq!(h.sha256, a.sha256, "a hard link carries its target's digest");
         assert_eq!(h.link.as_deref(), Some("/etc/a.conf"));
         assert_eq!(by["/var/gone"].kind, EntryKind::Whiteout);
         assert_eq!(by["/opt"].kind, EntryKind::Opaque);
@@ -394,25 +347,16 @@ mod tests {
     fn sha1_is_computed() {
         let tar = TarMaker::new().file("x", b"abc").finish();
         let idx = index_blob(&tar[..], &expect(&tar), "t").unwrap();
-        assert_eq!(
-            idx.entries[0].sha1.as_deref(),
-            Some("a9993e364706816aba3e25717850c26c9cd0d89d")
-        );
+        assert_eq!(idx.entries[0].sha1.as_deref(), Some("a9993e364706816aba3e25717850c26c9cd0d89d"));
     }
 
     #[test]
     fn long_gnu_and_pax_names() {
         let long = format!("./{}/file.txt", "d".repeat(180));
         let pax = format!("/{}/p.txt", "p".repeat(150));
-        let tar = TarMaker::new()
-            .file(&long, b"long")
-            .pax_file(&pax, b"pax")
-            .finish();
+        let tar = TarMaker::new().file(&long, b"long").pax_file(&pax, b"pax").finish();
         let idx = index_blob(&tar[..], &expect(&tar), "t").unwrap();
-        assert_eq!(
-            idx.entries[0].path,
-            format!("/{}/file.txt", "d".repeat(180))
-        );
+        assert_eq!(idx.entries[0].path, format!("/{}/file.txt", "d".repeat(180)));
         assert_eq!(idx.entries[1].path, pax);
         assert_eq!(idx.entries[1].sha256, Some(Sha256Digest::of(b"pax")));
     }
@@ -425,65 +369,35 @@ mod tests {
         let gz = gz.finish().unwrap();
         let zs = zstd::encode_all(&tar[..], 1).unwrap();
         for blob in [gz, zs] {
-            let e = Expect {
-                diff_id: Sha256Digest::of(&tar),
-                blob_digest: Some(Sha256Digest::of(&blob)),
-            };
+            let e = Expect { diff_id: Sha256Digest::of(&tar), blob_digest: Some(Sha256Digest::of(&blob)) };
             let idx = index_blob(&blob[..], &e, "t").unwrap();
             assert_eq!(idx.entries.len(), 1);
-            let bad = Expect {
-                blob_digest: Some(Sha256Digest::of(b"other")),
-                ..e
-            };
+            let bad = Expect { blob_digest: Some(Sha256Digest::of(b"other")), ..e };
             let err = format!("{:#}", index_blob(&blob[..], &bad, "layer 3").unwrap_err());
-            assert!(
-                err.contains("layer 3") && err.contains("blob digest mismatch"),
-                "{err}"
-            );
+            assert!(err.contains("layer 3") && err.contains("blob digest mismatch"), "{err}");
         }
     }
 
     #[test]
     fn diff_id_mismatch_names_the_layer() {
         let tar = TarMaker::new().file("a", b"1").finish();
-        let e = Expect {
-            diff_id: Sha256Digest::of(b"something else"),
-            blob_digest: None,
-        };
-        let err = format!(
-            "{:#}",
-            index_blob(&tar[..], &e, "layer 2 (sha256:x)").unwrap_err()
-        );
-        assert!(
-            err.contains("layer 2 (sha256:x)") && err.contains("diff_id mismatch"),
-            "{err}"
-        );
+        let e = Expect { diff_id: Sha256Digest::of(b"something else"), blob_digest: None };
+        let err = format!("{:#}", index_blob(&tar[..], &e, "layer 2 (sha256:x)").unwrap_err());
+        assert!(err.contains("layer 2 (sha256:x)") && err.contains("diff_id mismatch"), "{err}");
     }
 
     #[test]
     fn hostile_parent_path_is_an_error() {
-        let tar = TarMaker::new()
-            .file("ok", b"1")
-            .raw_name_file("../../etc/passwd", b"pwned")
-            .finish();
-        let err = format!(
-            "{:#}",
-            index_blob(&tar[..], &expect(&tar), "layer 0").unwrap_err()
-        );
-        assert!(
-            err.contains("../../etc/passwd") && err.contains("climbs above the root"),
-            "{err}"
-        );
+        let tar = TarMaker::new().file("ok", b"1").raw_name_file("../../etc/passwd", b"pwned").finish();
+        let err = format!("{:#}", index_blob(&tar[..], &expect(&tar), "layer 0").unwrap_err());
+        assert!(err.contains("../../etc/passwd") && err.contains("climbs above the root"), "{err}");
     }
 
     #[test]
     fn truncated_layer_is_an_error_not_a_panic() {
         let tar = TarMaker::new().file("a", &vec![7u8; 5000]).finish();
         let cut = &tar[..1000];
-        let err = format!(
-            "{:#}",
-            index_blob(cut, &expect(&tar), "layer 1").unwrap_err()
-        );
+        let err = format!("{:#}", index_blob(cut, &expect(&tar), "layer 1").unwrap_err());
         assert!(err.contains("layer 1"), "{err}");
     }
 }
@@ -515,21 +429,14 @@ pub fn index_images(
                 None => {
                     let what = format!("layer {} ({}) of {}", i, diff_id, img.reference);
                     let l = &img.layers[*i];
-                    let expect = Expect {
-                        diff_id: *diff_id,
-                        blob_digest: l.blob_digest,
-                    };
+                    let expect = Expect { diff_id: *diff_id, blob_digest: l.blob_digest };
                     let idx = index_blob(img.open_layer(*i)?, &expect, &what)?;
                     cache.put(&idx)?;
                     idx
                 }
             };
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress.note(&format!(
-                "indexed layer {n}/{total} {} ({} entries)",
-                short(diff_id),
-                idx.entries.len()
-            ));
+            progress.note(&format!("indexed layer {n}/{total} {} ({} entries)", short(diff_id), idx.entries.len()));
             Ok((*diff_id, std::sync::Arc::new(idx)))
         })
         .collect();

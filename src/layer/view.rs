@@ -51,11 +51,7 @@ impl FsView {
             }
             if e.kind != EntryKind::Dir {
                 // A non-directory replacing a directory hides everything below it.
-                if self
-                    .nodes
-                    .get(&e.path)
-                    .is_some_and(|n| n.entry.kind == EntryKind::Dir)
-                {
+                if self.nodes.get(&e.path).is_some_and(|n| n.entry.kind == EntryKind::Dir) {
                     self.remove_below(&e.path);
                 }
             }
@@ -73,11 +69,7 @@ impl FsView {
     }
 
     fn remove_below(&mut self, dir: &str) {
-        let prefix = if dir == "/" {
-            "/".to_string()
-        } else {
-            format!("{dir}/")
-        };
+        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
         let doomed: Vec<String> = self
             .nodes
             .range(prefix.clone()..)
@@ -101,21 +93,9 @@ impl FsView {
     /// `dir` itself (when present) and every path below it.
     pub fn subtree<'a>(&'a self, dir: &str) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
         // For `/` the range below starts at `/` itself, so it needs no separate first item.
-        let prefix = if dir == "/" {
-            "/".to_string()
-        } else {
-            format!("{dir}/")
-        };
-        let own = if dir == "/" {
-            None
-        } else {
-            self.nodes.get_key_value(dir)
-        };
-        own.into_iter().chain(
-            self.nodes
-                .range(prefix.clone()..)
-                .take_while(move |(k, _)| k.starts_with(&prefix)),
-        )
+        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+        let own = if dir == "/" { None } else { self.nodes.get_key_value(dir) };
+        own.into_iter().chain(self.nodes.range(prefix.clone()..).take_while(move |(k, _)| k.starts_with(&prefix)))
     }
 
     /// Follows `path` through symlinks (of its last component, up to 16 hops) to what it names.
@@ -163,10 +143,7 @@ mod tests {
     use crate::layer::{index_blob, Expect};
 
     fn layer(tar: Vec<u8>) -> Arc<LayerIndex> {
-        let e = Expect {
-            diff_id: Sha256Digest::of(&tar),
-            blob_digest: None,
-        };
+        let e = Expect { diff_id: Sha256Digest::of(&tar), blob_digest: None };
         Arc::new(index_blob(&tar[..], &e, "t").unwrap())
     }
 
@@ -199,22 +176,12 @@ mod tests {
         let v = FsView::fold(&[l0, l1]);
         assert!(v.get("/etc/gone").is_none());
         assert_eq!(v.get("/etc/keep").unwrap().layer, 1);
-        assert_eq!(
-            v.get("/etc/keep").unwrap().entry.sha256,
-            Some(Sha256Digest::of(b"k2"))
-        );
-        assert!(
-            v.get("/opt/old1").is_none()
-                && v.get("/opt/sub/old2").is_none()
-                && v.get("/opt/sub").is_none()
-        );
+        assert_eq!(v.get("/etc/keep").unwrap().entry.sha256, Some(Sha256Digest::of(b"k2")));
+        assert!(v.get("/opt/old1").is_none() && v.get("/opt/sub/old2").is_none() && v.get("/opt/sub").is_none());
         assert_eq!(v.get("/opt/new").unwrap().layer, 1);
         assert_eq!(v.get("/opt").unwrap().layer, 1);
         assert_eq!(v.get("/srv").unwrap().layer, 0);
-        assert!(
-            v.get("/lib/x").is_none(),
-            "a file replacing a directory hides its children"
-        );
+        assert!(v.get("/lib/x").is_none(), "a file replacing a directory hides its children");
         assert_eq!(v.get("/lib").unwrap().entry.kind, EntryKind::File);
         let under_etc: Vec<_> = v.subtree("/etc").map(|(k, _)| k.as_str()).collect();
         assert_eq!(under_etc, vec!["/etc", "/etc/keep"]);
@@ -232,10 +199,7 @@ mod tests {
                 .finish(),
         );
         let v = FsView::fold(&[l]);
-        assert_eq!(
-            v.resolve("/usr/lib/libx.so").unwrap().0,
-            "/usr/lib/libx.so.1"
-        );
+        assert_eq!(v.resolve("/usr/lib/libx.so").unwrap().0, "/usr/lib/libx.so.1");
         assert_eq!(v.resolve("/lib").unwrap().0, "/usr/lib");
     }
 
@@ -244,21 +208,12 @@ mod tests {
         let l0 = layer(TarMaker::new().file("bin/a", b"binary").finish());
         let l1 = layer(TarMaker::new().hardlink("bin/b", "bin/a").finish());
         let v = FsView::fold(&[l0, l1]);
-        assert_eq!(
-            v.get("/bin/b").unwrap().entry.sha256,
-            Some(Sha256Digest::of(b"binary"))
-        );
+        assert_eq!(v.get("/bin/b").unwrap().entry.sha256, Some(Sha256Digest::of(b"binary")));
     }
 
     #[test]
     fn whiteout_of_a_directory_removes_its_tree() {
-        let l0 = layer(
-            TarMaker::new()
-                .dir("d")
-                .file("d/a", b"a")
-                .file("d2", b"keep")
-                .finish(),
-        );
+        let l0 = layer(TarMaker::new().dir("d").file("d/a", b"a").file("d2", b"keep").finish());
         let l1 = layer(TarMaker::new().file(".wh.d", b"").finish());
         let v = FsView::fold(&[l0, l1]);
         assert!(v.get("/d").is_none() && v.get("/d/a").is_none());

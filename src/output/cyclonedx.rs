@@ -64,19 +64,12 @@ pub struct Property {
 }
 
 fn prop(n: &str, v: impl Into<String>) -> Property {
-    Property {
-        name: n.to_string(),
-        value: v.into(),
-    }
+    Property { name: n.to_string(), value: v.into() }
 }
 
 pub fn document(p: &Provenance) -> Bom {
     let arch = p.image.architecture.as_deref();
-    let image_name = p
-        .image
-        .name
-        .clone()
-        .unwrap_or_else(|| p.image.reference.clone());
+    let image_name = p.image.name.clone().unwrap_or_else(|| p.image.reference.clone());
     let mut meta_props = vec![];
     if let Some(b) = &p.build_id {
         meta_props.push(prop("ctxsbom:build-id", b.clone()));
@@ -88,14 +81,8 @@ pub fn document(p: &Provenance) -> Bom {
             bom_ref: Some(format!("image:{}", e.reference)),
             name: e.reference.clone(),
             version: e.digest.map(|d| d.to_string()),
-            purl: e
-                .digest
-                .map(|d| super::spdx::oci_purl(&e.reference, &d.to_string(), arch)),
-            properties: e
-                .uses
-                .iter()
-                .map(|u| prop("ctxsbom:use", u.clone()))
-                .collect(),
+            purl: e.digest.map(|d| super::spdx::oci_purl(&e.reference, &d.to_string(), arch)),
+            properties: e.uses.iter().map(|u| prop("ctxsbom:use", u.clone())).collect(),
             ..Default::default()
         });
     }
@@ -113,15 +100,9 @@ pub fn document(p: &Provenance) -> Bom {
         } else if let Some(i) = &o.created_in.image {
             props.push(prop("ctxsbom:base-image", i.clone()));
         }
-        props.push(prop(
-            "ctxsbom:origin",
-            serde_json::to_string(&o.created_in).unwrap_or_default(),
-        ));
+        props.push(prop("ctxsbom:origin", serde_json::to_string(&o.created_in).unwrap_or_default()));
         if let Some(c) = &o.copied_from {
-            props.push(prop(
-                "ctxsbom:copied-from",
-                serde_json::to_string(c).unwrap_or_default(),
-            ));
+            props.push(prop("ctxsbom:copied-from", serde_json::to_string(c).unwrap_or_default()));
         }
         props.push(prop("ctxsbom:evidence", o.evidence.clone()));
         if let Some(b) = &p.build_id {
@@ -131,16 +112,7 @@ pub fn document(p: &Provenance) -> Bom {
             kind: "file",
             bom_ref: Some(format!("file:{}", f.path)),
             name: f.path.clone(),
-            hashes: vec![
-                Hash {
-                    alg: "SHA-256",
-                    content: s256.hex(),
-                },
-                Hash {
-                    alg: "SHA-1",
-                    content: s1.clone(),
-                },
-            ],
+            hashes: vec![Hash { alg: "SHA-256", content: s256.hex() }, Hash { alg: "SHA-1", content: s1.clone() }],
             properties: props,
             ..Default::default()
         });
@@ -165,15 +137,8 @@ pub fn document(p: &Provenance) -> Bom {
                 bom_ref: Some("image".into()),
                 name: image_name.clone(),
                 version: Some(p.image.digest.to_string()),
-                purl: Some(super::spdx::oci_purl(
-                    &image_name,
-                    &p.image.digest.to_string(),
-                    arch,
-                )),
-                hashes: vec![Hash {
-                    alg: "SHA-256",
-                    content: p.image.digest.hex(),
-                }],
+                purl: Some(super::spdx::oci_purl(&image_name, &p.image.digest.to_string(), arch)),
+                hashes: vec![Hash { alg: "SHA-256", content: p.image.digest.hex() }],
                 ..Default::default()
             },
             properties: meta_props,

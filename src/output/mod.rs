@@ -48,14 +48,10 @@ impl FromStr for OutputSpec {
             Some((f, _)) => bail!("-o {f}=: no file name after ="),
             None => (s, None),
         };
-        let format = Format::ALL
-            .iter()
-            .find(|(n, _)| *n == f)
-            .map(|(_, v)| *v)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
-                anyhow!("unknown output format {f:?} (known: {})", names.join(", "))
-            })?;
+        let format = Format::ALL.iter().find(|(n, _)| *n == f).map(|(_, v)| *v).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
+            anyhow!("unknown output format {f:?} (known: {})", names.join(", "))
+        })?;
         Ok(OutputSpec { format, file })
     }
 }
@@ -85,10 +81,7 @@ pub fn write_all(p: &Provenance, specs: &[OutputSpec]) -> Result<()> {
     for (s, bytes) in rendered {
         match &s.file {
             Some(f) => write_atomic(f, &bytes)?,
-            None => std::io::stdout()
-                .lock()
-                .write_all(&bytes)
-                .context("writing to stdout")?,
+            None => std::io::stdout().lock().write_all(&bytes).context("writing to stdout")?,
         }
     }
     Ok(())
@@ -106,8 +99,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("creating a temporary file next to {}", path.display()))?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -136,7 +128,5 @@ pub fn timestamp() -> String {
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
         .unwrap_or_else(time::OffsetDateTime::now_utc);
     let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    now.to_offset(time::UtcOffset::UTC)
-        .format(&f)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    now.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }

@@ -127,11 +127,7 @@ pub fn oci_purl(reference: &str, digest: &str, arch: Option<&str>) -> String {
     if let Some(t) = tag {
         q.push(format!("tag={t}"));
     }
-    format!(
-        "pkg:oci/{name}@{}?{}",
-        digest.replace(':', "%3A"),
-        q.join("&")
-    )
+    format!("pkg:oci/{name}@{}?{}", digest.replace(':', "%3A"), q.join("&"))
 }
 
 fn split_tag(r: &str) -> (&str, Option<&str>) {
@@ -143,41 +139,17 @@ fn split_tag(r: &str) -> (&str, Option<&str>) {
 }
 
 fn spdx_id(prefix: &str, s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let clean: String =
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
     format!("SPDXRef-{prefix}-{clean}")
 }
 
 pub fn document(p: &Provenance) -> Document {
     let now = timestamp();
-    let image_name = p
-        .image
-        .name
-        .clone()
-        .unwrap_or_else(|| p.image.reference.clone());
-    let doc_name = format!(
-        "{}@{}",
-        split_tag(image_name.trim_start_matches("containers-storage:")).0,
-        p.image.digest
-    );
-    let safe: String = doc_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "./@:_-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let image_name = p.image.name.clone().unwrap_or_else(|| p.image.reference.clone());
+    let doc_name = format!("{}@{}", split_tag(image_name.trim_start_matches("containers-storage:")).0, p.image.digest);
+    let safe: String =
+        doc_name.chars().map(|c| if c.is_ascii_alphanumeric() || "./@:_-".contains(c) { c } else { '-' }).collect();
     let build_id = p.build_id.clone().unwrap_or_default();
     let final_stage = target_stage(p).unwrap_or_default().to_string();
     let annotate = |pairs: &[(&str, &str)]| -> Vec<Annotation> {
@@ -224,14 +196,8 @@ pub fn document(p: &Provenance) -> Document {
             // syft's spelling (relative to the image root); SPDX forbids a leading `/`.
             file_name: f.path.trim_start_matches('/').to_string(),
             checksums: vec![
-                Checksum {
-                    algorithm: "SHA1",
-                    checksum_value: s1.clone(),
-                },
-                Checksum {
-                    algorithm: "SHA256",
-                    checksum_value: s256.hex(),
-                },
+                Checksum { algorithm: "SHA1", checksum_value: s1.clone() },
+                Checksum { algorithm: "SHA256", checksum_value: s256.hex() },
             ],
             license_concluded: "NOASSERTION",
             copyright_text: "NOASSERTION",
@@ -257,13 +223,9 @@ pub fn document(p: &Provenance) -> Document {
         version_info: Some(p.image.digest.to_string()),
         download_location: "NOASSERTION",
         files_analyzed: !files.is_empty(),
-        package_verification_code: (!files.is_empty()).then_some(VerificationCode {
-            package_verification_code_value: code,
-        }),
-        checksums: vec![Checksum {
-            algorithm: "SHA256",
-            checksum_value: p.image.digest.hex(),
-        }],
+        package_verification_code: (!files.is_empty())
+            .then_some(VerificationCode { package_verification_code_value: code }),
+        checksums: vec![Checksum { algorithm: "SHA256", checksum_value: p.image.digest.hex() }],
         license_concluded: "NOASSERTION",
         license_declared: "NOASSERTION",
         copyright_text: "NOASSERTION",
@@ -293,10 +255,7 @@ pub fn document(p: &Provenance) -> Document {
             .map(|s| s.name.as_str())
             .collect();
         if !stages_using.is_empty() {
-            ann.push((
-                "konflux:container:is_builder_image:for_stage".into(),
-                builder_idx.to_string(),
-            ));
+            ann.push(("konflux:container:is_builder_image:for_stage".into(), builder_idx.to_string()));
             builder_idx += 1;
             for s in &stages_using {
                 ann.push(("konflux:container:stage_name".into(), s.to_string()));
@@ -319,14 +278,7 @@ pub fn document(p: &Provenance) -> Document {
             download_location: "NOASSERTION",
             files_analyzed: false,
             package_verification_code: None,
-            checksums: e
-                .digest
-                .iter()
-                .map(|d| Checksum {
-                    algorithm: "SHA256",
-                    checksum_value: d.hex(),
-                })
-                .collect(),
+            checksums: e.digest.iter().map(|d| Checksum { algorithm: "SHA256", checksum_value: d.hex() }).collect(),
             license_concluded: "NOASSERTION",
             license_declared: "NOASSERTION",
             copyright_text: "NOASSERTION",
@@ -363,10 +315,7 @@ pub fn document(p: &Provenance) -> Document {
         data_license: "CC0-1.0",
         spdxid: "SPDXRef-DOCUMENT".into(),
         name: doc_name,
-        document_namespace: format!(
-            "https://ctxsbom.dev/spdxdocs/{safe}-{}",
-            uuid::Uuid::new_v4()
-        ),
+        document_namespace: format!("https://ctxsbom.dev/spdxdocs/{safe}-{}", uuid::Uuid::new_v4()),
         creation_info: CreationInfo {
             created: now.clone(),
             creators: vec![format!("Tool: ctxsbom-{}", p.tool.version)],

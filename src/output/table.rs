@@ -19,11 +19,7 @@ pub fn render(p: &Provenance) -> String {
         let c = &f.origin.created_in;
         let key = if let Some(s) = &c.stage {
             let st = p.stages.iter().find(|x| &x.name == s);
-            let what = if st.is_some_and(|x| x.target) {
-                "own instructions"
-            } else {
-                "its instructions"
-            };
+            let what = if st.is_some_and(|x| x.target) { "own instructions" } else { "its instructions" };
             (0, format!("stage {s} ({what})"))
         } else if let Some(i) = &c.image {
             (1, format!("image {i}"))
@@ -49,12 +45,7 @@ pub fn render(p: &Provenance) -> String {
     if let Some(b) = &p.build_id {
         let _ = writeln!(s, "build {b}");
     }
-    let _ = writeln!(
-        s,
-        "{} paths from {} stages\n",
-        p.files.len(),
-        p.stages.len()
-    );
+    let _ = writeln!(s, "{} paths from {} stages\n", p.files.len(), p.stages.len());
     let _ = writeln!(
         s,
         "{:<48} {:>7} {:>7} {:>11} {:>9} {:>9}",

@@ -136,20 +136,14 @@ impl<'a> Engine<'a> {
         let Some(img) = m.image else {
             return Vec::new();
         };
-        let paths: Vec<(&String, &Node)> =
-            img.view.iter().filter(|(p, _)| p.as_str() != "/").collect();
+        let paths: Vec<(&String, &Node)> = img.view.iter().filter(|(p, _)| p.as_str() != "/").collect();
         use rayon::prelude::*;
         paths
             .par_iter()
             .map(|(p, node)| {
                 let t = self.trace(target, p, 0);
-                let copied_from = t
-                    .hops
-                    .first()
-                    .filter(|h| h.how != "inherited")
-                    .and_then(|h| h.from.clone());
-                let copied_from = copied_from
-                    .filter(|f| f.stage.is_some() || f.image.is_some() || f.context.is_some());
+                let copied_from = t.hops.first().filter(|h| h.how != "inherited").and_then(|h| h.from.clone());
+                let copied_from = copied_from.filter(|f| f.stage.is_some() || f.image.is_some() || f.context.is_some());
                 FileRecord {
                     path: p.to_string(),
                     kind: node.entry.kind.as_str().to_string(),
@@ -176,11 +170,7 @@ impl<'a> Engine<'a> {
     }
 
     fn external_place(&self, r: &str) -> Place {
-        let digest = self
-            .externals
-            .get(r)
-            .map(|v| v.digest)
-            .or_else(|| self.external_digests.get(r).copied());
+        let digest = self.externals.get(r).map(|v| v.digest).or_else(|| self.external_digests.get(r).copied());
         Place::image(r, digest)
     }
 
@@ -194,12 +184,7 @@ impl<'a> Engine<'a> {
             return self.trace_by_instructions(s, path, depth);
         };
         if depth > MAX_DEPTH {
-            return Trace {
-                hops: vec![],
-                created: Place::stage(&label),
-                evidence: Evidence::None,
-                candidates: vec![],
-            };
+            return Trace { hops: vec![], created: Place::stage(&label), evidence: Evidence::None, candidates: vec![] };
         }
         if node.layer < m.base_layers {
             return self.inherited(s, path, depth);
@@ -216,13 +201,7 @@ impl<'a> Engine<'a> {
                 let from = Place::stage(&self.label(b)).with_path(path);
                 t.hops.insert(
                     0,
-                    Hop {
-                        stage: label,
-                        path: path.into(),
-                        how: "inherited".into(),
-                        line: None,
-                        from: Some(from),
-                    },
+                    Hop { stage: label, path: path.into(), how: "inherited".into(), line: None, from: Some(from) },
                 );
                 t
             }
@@ -237,24 +216,12 @@ impl<'a> Engine<'a> {
                 };
                 // With the base image at hand its layers were matched by diff_id; without it only the
                 // layer position says so.
-                let evidence = if self.externals.contains_key(&r) {
-                    Evidence::Content
-                } else {
-                    Evidence::Layer
-                };
-                Trace {
-                    hops: vec![hop],
-                    created,
-                    evidence,
-                    candidates: vec![],
-                }
+                let evidence = if self.externals.contains_key(&r) { Evidence::Content } else { Evidence::Layer };
+                Trace { hops: vec![hop], created, evidence, candidates: vec![] }
             }
-            Source::Scratch => Trace {
-                hops: vec![],
-                created: Place::stage(&label),
-                evidence: Evidence::None,
-                candidates: vec![],
-            },
+            Source::Scratch => {
+                Trace { hops: vec![], created: Place::stage(&label), evidence: Evidence::None, candidates: vec![] }
+            }
         }
     }
 
@@ -281,19 +248,9 @@ impl<'a> Engine<'a> {
         }
         // No COPY wrote it: a RUN of the stage did, if it has one; else it came with the base.
         let label = self.label(s);
-        if let Some(i) = self.cf.stages[s]
-            .instructions
-            .iter()
-            .rposition(|i| matches!(i.op, Op::Run(_)))
-        {
+        if let Some(i) = self.cf.stages[s].instructions.iter().rposition(|i| matches!(i.op, Op::Run(_))) {
             let line = self.cf.stages[s].instructions[i].line;
-            let hop = Hop {
-                stage: label.clone(),
-                path: path.into(),
-                how: "run".into(),
-                line: Some(line),
-                from: None,
-            };
+            let hop = Hop { stage: label.clone(), path: path.into(), how: "run".into(), line: Some(line), from: None };
             return Trace {
                 hops: vec![hop],
                 created: Place::stage(&label),
@@ -365,24 +322,9 @@ impl<'a> Engine<'a> {
         // No instruction of the layer explains the path: it is the stage's, but say where else the
         // same content exists.
         let candidates = self.find_content(node, s);
-        let hop = Hop {
-            stage: label.clone(),
-            path: path.into(),
-            how: "layer".into(),
-            line: None,
-            from: None,
-        };
-        let evidence = if group.is_empty() {
-            Evidence::Layer
-        } else {
-            Evidence::None
-        };
-        Trace {
-            hops: vec![hop],
-            created: Place::stage(&label),
-            evidence,
-            candidates,
-        }
+        let hop = Hop { stage: label.clone(), path: path.into(), how: "layer".into(), line: None, from: None };
+        let evidence = if group.is_empty() { Evidence::Layer } else { Evidence::None };
+        Trace { hops: vec![hop], created: Place::stage(&label), evidence, candidates }
     }
 
     fn made_by_run(
@@ -407,12 +349,8 @@ impl<'a> Engine<'a> {
                     .map(|p| paths::resolve("/", p).unwrap_or_else(|_| "/".into()))
                     .unwrap_or_else(|| "/".into());
                 let Some(v) = src.view() else { continue };
-                let mut hits: Vec<String> = v
-                    .with_digest(&h)
-                    .iter()
-                    .filter(|p| paths::strip_dir(p, &root).is_some())
-                    .cloned()
-                    .collect();
+                let mut hits: Vec<String> =
+                    v.with_digest(&h).iter().filter(|p| paths::strip_dir(p, &root).is_some()).cloned().collect();
                 if hits.is_empty() {
                     continue;
                 }
@@ -431,39 +369,21 @@ impl<'a> Engine<'a> {
                     },
                 );
                 if hits.len() > 1 {
-                    t.candidates = hits[1..]
-                        .iter()
-                        .map(|p| self.src_place(src).with_path(p))
-                        .collect();
+                    t.candidates = hits[1..].iter().map(|p| self.src_place(src).with_path(p)).collect();
                 }
                 return t;
             }
         }
-        let hop = Hop {
-            stage: label.clone(),
-            path: path.into(),
-            how: "run".into(),
-            line: Some(line),
-            from: None,
-        };
-        Trace {
-            hops: vec![hop],
-            created: Place::stage(&label),
-            evidence: Evidence::Content,
-            candidates: vec![],
-        }
+        let hop = Hop { stage: label.clone(), path: path.into(), how: "run".into(), line: Some(line), from: None };
+        Trace { hops: vec![hop], created: Place::stage(&label), evidence: Evidence::Content, candidates: vec![] }
     }
 
     fn source<'s>(&'s self, s: usize, from: Option<&'s str>) -> Src<'s> {
         match from {
             None => Src::Context(self.context),
             Some(f) => match self.cf.resolve(s, f) {
-                Source::Stage(x) => {
-                    Src::Stage(x, self.model(x).and_then(|m| m.image).map(|i| &i.view))
-                }
-                Source::Image(_) | Source::Scratch => {
-                    Src::Image(f, self.externals.get(f).map(|v| &v.view))
-                }
+                Source::Stage(x) => Src::Stage(x, self.model(x).and_then(|m| m.image).map(|i| &i.view)),
+                Source::Image(_) | Source::Scratch => Src::Image(f, self.externals.get(f).map(|v| &v.view)),
             },
         }
     }
@@ -484,11 +404,7 @@ impl<'a> Engine<'a> {
             Src::Image(r, v) => Trace {
                 hops: vec![],
                 created: self.external_place(r).with_path(src_path),
-                evidence: if v.is_some() {
-                    Evidence::Content
-                } else {
-                    Evidence::Instruction
-                },
+                evidence: if v.is_some() { Evidence::Content } else { Evidence::Instruction },
                 candidates: vec![],
             },
             Src::Context(v) => {
@@ -496,11 +412,7 @@ impl<'a> Engine<'a> {
                 Trace {
                     hops: vec![],
                     created: Place::context(rel),
-                    evidence: if v.is_some() {
-                        Evidence::Content
-                    } else {
-                        Evidence::Instruction
-                    },
+                    evidence: if v.is_some() { Evidence::Content } else { Evidence::Instruction },
                     candidates: vec![],
                 }
             }
@@ -567,11 +479,7 @@ impl<'a> Engine<'a> {
                 let rel = pat.trim_start_matches('/');
                 if let Some((k, v)) = self.archives.get_key_value(rel) {
                     if let Some(rest) = paths::strip_dir(path, &c.dest) {
-                        let inner = if rest.is_empty() {
-                            "/".to_string()
-                        } else {
-                            rest.to_string()
-                        };
+                        let inner = if rest.is_empty() { "/".to_string() } else { rest.to_string() };
                         if let Some(n) = v.get(&inner) {
                             src = Src::Archive(k.as_str(), v);
                             found = Some((inner, Some(n)));
@@ -600,11 +508,7 @@ impl<'a> Engine<'a> {
                     }
                     _ => None,
                 };
-                let is_dir = followed
-                    .as_ref()
-                    .map(|(_, n)| *n)
-                    .or(mnode)
-                    .map(|n| n.entry.kind == EntryKind::Dir);
+                let is_dir = followed.as_ref().map(|(_, n)| *n).or(mnode).map(|n| n.entry.kind == EntryKind::Dir);
                 if let Some(mut cand) = map_source(c, &m, is_dir, path, stage_view) {
                     if let Some((real, _)) = &followed {
                         cand = format!("{real}{}", &cand[m.len()..]);
@@ -622,13 +526,8 @@ impl<'a> Engine<'a> {
             if node.is_none_or(|n| n.entry.kind == EntryKind::Dir)
                 && paths::strip_dir(&c.dest, path).is_some_and(|r| !r.is_empty())
             {
-                let hop = Hop {
-                    stage: label.clone(),
-                    path: path.into(),
-                    how: how.into(),
-                    line: Some(line),
-                    from: None,
-                };
+                let hop =
+                    Hop { stage: label.clone(), path: path.into(), how: how.into(), line: Some(line), from: None };
                 return Some(CopyOutcome::Traced(Trace {
                     hops: vec![hop],
                     created: Place::stage(&label),
@@ -642,13 +541,8 @@ impl<'a> Engine<'a> {
             Src::Context(_) => Place::context(src_path.trim_start_matches('/')),
             _ => self.src_place(src).with_path(&src_path),
         };
-        let hop = Hop {
-            stage: label.clone(),
-            path: path.into(),
-            how: how.into(),
-            line: Some(line),
-            from: Some(from_place),
-        };
+        let hop =
+            Hop { stage: label.clone(), path: path.into(), how: how.into(), line: Some(line), from: Some(from_place) };
         let verdict = match (node, src_node) {
             (Some(a), Some(b)) => same_content(a, b),
             _ => None,
@@ -679,31 +573,16 @@ impl<'a> Engine<'a> {
         let mut out = Vec::new();
         for m in self.stages.iter().filter(|m| m.index != except) {
             if let Some(img) = m.image {
-                out.extend(
-                    img.view
-                        .with_digest(&h)
-                        .iter()
-                        .take(4)
-                        .map(|p| Place::stage(&m.label).with_path(p)),
-                );
+                out.extend(img.view.with_digest(&h).iter().take(4).map(|p| Place::stage(&m.label).with_path(p)));
             }
         }
         let mut ext: Vec<_> = self.externals.iter().collect();
         ext.sort_by_key(|(k, _)| k.as_str());
         for (r, v) in ext {
-            out.extend(
-                v.view
-                    .with_digest(&h)
-                    .first()
-                    .map(|p| Place::image(r, Some(v.digest)).with_path(p)),
-            );
+            out.extend(v.view.with_digest(&h).first().map(|p| Place::image(r, Some(v.digest)).with_path(p)));
         }
         if let Some(ctx) = self.context {
-            out.extend(
-                ctx.with_digest(&h)
-                    .first()
-                    .map(|p| Place::context(p.trim_start_matches('/'))),
-            );
+            out.extend(ctx.with_digest(&h).first().map(|p| Place::context(p.trim_start_matches('/'))));
         }
         out.truncate(16);
         out
@@ -711,35 +590,16 @@ impl<'a> Engine<'a> {
 }
 
 /// Where `path` (in the destination stage) would come from if source `m` of COPY `c` produced it.
-fn map_source(
-    c: &Copy,
-    m: &str,
-    is_dir: Option<bool>,
-    path: &str,
-    stage_view: Option<&FsView>,
-) -> Option<String> {
-    let under = |dir: &str| {
-        paths::strip_dir(path, dir).map(|rest| {
-            if rest.is_empty() {
-                m.to_string()
-            } else {
-                join(m, rest)
-            }
-        })
-    };
+fn map_source(c: &Copy, m: &str, is_dir: Option<bool>, path: &str, stage_view: Option<&FsView>) -> Option<String> {
+    let under =
+        |dir: &str| paths::strip_dir(path, dir).map(|rest| if rest.is_empty() { m.to_string() } else { join(m, rest) });
     match is_dir {
         // A directory source: its contents go into the destination.
         Some(true) => under(&c.dest),
         Some(false) => {
             let into_dir = c.dest_is_dir
-                || stage_view
-                    .and_then(|v| v.get(&c.dest))
-                    .is_some_and(|n| n.entry.kind == EntryKind::Dir);
-            let target = if into_dir {
-                join(&c.dest, paths::basename(m))
-            } else {
-                c.dest.clone()
-            };
+                || stage_view.and_then(|v| v.get(&c.dest)).is_some_and(|n| n.entry.kind == EntryKind::Dir);
+            let target = if into_dir { join(&c.dest, paths::basename(m)) } else { c.dest.clone() };
             (target == path).then(|| m.to_string())
         }
         // Source not visible: a file at the destination, or a directory's contents below it.
@@ -789,17 +649,10 @@ fn same_content(a: &Node, b: &Node) -> Option<bool> {
 }
 
 /// How many leading layers of a stage image are its base's, and which instructions made the rest.
-pub fn layer_groups(
-    cf: &Containerfile,
-    stage: usize,
-    n_layers: usize,
-    base_layers: usize,
-) -> Vec<Vec<usize>> {
+pub fn layer_groups(cf: &Containerfile, stage: usize, n_layers: usize, base_layers: usize) -> Vec<Vec<usize>> {
     let ins = &cf.stages[stage].instructions;
     let own = n_layers.saturating_sub(base_layers);
-    let layered: Vec<usize> = (0..ins.len())
-        .filter(|&i| ins[i].op.makes_layer())
-        .collect();
+    let layered: Vec<usize> = (0..ins.len()).filter(|&i| ins[i].op.makes_layer()).collect();
     if own == layered.len() {
         layered.into_iter().map(|i| vec![i]).collect()
     } else {
@@ -811,13 +664,8 @@ pub fn layer_groups(
 /// Base layer count from the image alone: buildah marks the first layer it commits for a stage with
 /// the comment `FROM <base>`; every layer before it came from the base.
 pub fn base_layers_from_history(img: &ImageView, base: &str) -> Option<usize> {
-    let want = [
-        format!("FROM {base}"),
-        format!("FROM {}", normalize_ref(base)),
-    ];
-    img.layer_comments
-        .iter()
-        .position(|c| c.as_ref().is_some_and(|c| want.contains(c)))
+    let want = [format!("FROM {base}"), format!("FROM {}", normalize_ref(base))];
+    img.layer_comments.iter().position(|c| c.as_ref().is_some_and(|c| want.contains(c)))
 }
 
 /// `name` with `:latest` when it has no tag or digest, as buildah writes it in comments.

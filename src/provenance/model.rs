@@ -118,23 +118,13 @@ pub struct Place {
 
 impl Place {
     pub fn stage(s: &str) -> Place {
-        Place {
-            stage: Some(s.to_string()),
-            ..Default::default()
-        }
+        Place { stage: Some(s.to_string()), ..Default::default() }
     }
     pub fn image(r: &str, digest: Option<Sha256Digest>) -> Place {
-        Place {
-            image: Some(r.to_string()),
-            digest,
-            ..Default::default()
-        }
+        Place { image: Some(r.to_string()), digest, ..Default::default() }
     }
     pub fn context(p: &str) -> Place {
-        Place {
-            context: Some(p.to_string()),
-            ..Default::default()
-        }
+        Place { context: Some(p.to_string()), ..Default::default() }
     }
     pub fn with_path(mut self, p: &str) -> Place {
         self.path = Some(p.to_string());

@@ -28,8 +28,7 @@ fn check(out: Output, what: &str) -> Output {
 }
 
 pub fn which(p: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).is_file()))
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).is_file()))
 }
 
 impl Store {
@@ -41,13 +40,22 @@ impl Store {
                 "these tests need buildah and busybox-static: run .ci/run, or apt-get install buildah busybox-static"
             );
             let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
+            // Stores of earlier runs (vfs copies every layer) are removed first.
+            if let Ok(entries) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
+                for e in entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("store-")) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
             std::fs::create_dir_all(&dir).unwrap();
             let s = Store { root: dir.join("root"), runroot: dir.join("run"), dir };
             s.make_busybox("localhost/bb");
             let ctx = s.dir.join("tools-ctx");
             std::fs::create_dir_all(&ctx).unwrap();
-            std::fs::write(ctx.join("Containerfile"), "FROM localhost/bb\nRUN mkdir -p /opt/tool && echo tool-v1 > /opt/tool/tool.txt\n").unwrap();
+            std::fs::write(
+                ctx.join("Containerfile"),
+                "FROM localhost/bb\nRUN mkdir -p /opt/tool && echo tool-v1 > /opt/tool/tool.txt\n",
+            )
+            .unwrap();
             s.build(&ctx, &["-t", "localhost/tools"]);
             s
         })
@@ -65,29 +73,17 @@ impl Store {
     }
 
     pub fn buildah(&self, args: &[&str]) -> Output {
-        let out = Command::new("buildah")
-            .args(self.storage_args())
-            .args(args)
-            .output()
-            .expect("running buildah");
+        let out = Command::new("buildah").args(self.storage_args()).args(args).output().expect("running buildah");
         check(out, &format!("buildah {}", args.join(" ")))
     }
 
     fn make_busybox(&self, name: &str) {
         let rootfs = self.dir.join("bb-rootfs");
-        for d in [
-            "bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "root", "dev", "proc", "sys", "run",
-        ] {
+        for d in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "root", "dev", "proc", "sys", "run"] {
             std::fs::create_dir_all(rootfs.join(d)).unwrap();
         }
         std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-        let list = check(
-            Command::new("/bin/busybox")
-                .arg("--list-full")
-                .output()
-                .unwrap(),
-            "busybox --list-full",
-        );
+        let list = check(Command::new("/bin/busybox").arg("--list-full").output().unwrap(), "busybox --list-full");
         for applet in String::from_utf8_lossy(&list.stdout).lines() {
             let p = rootfs.join(applet);
             if p.symlink_metadata().is_err() {
@@ -100,46 +96,23 @@ impl Store {
         let tar = self.dir.join("bb.tar");
         check(
             Command::new("tar")
-                .args([
-                    "-C",
-                    rootfs.to_str().unwrap(),
-                    "--numeric-owner",
-                    "--sort=name",
-                    "--mtime=@1700000000",
-                    "-cf",
-                ])
+                .args(["-C", rootfs.to_str().unwrap(), "--numeric-owner", "--sort=name", "--mtime=@1700000000", "-cf"])
                 .arg(&tar)
                 .arg(".")
                 .output()
                 .unwrap(),
             "tar",
         );
-        let c = String::from_utf8(self.buildah(&["from", "scratch"]).stdout)
-            .unwrap()
-            .trim()
-            .to_string();
+        let c = String::from_utf8(self.buildah(&["from", "scratch"]).stdout).unwrap().trim().to_string();
         self.buildah(&["add", &c, tar.to_str().unwrap(), "/"]);
-        self.buildah(&[
-            "config",
-            "--env",
-            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-            "--cmd",
-            "sh",
-            &c,
-        ]);
+        self.buildah(&["config", "--env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "--cmd", "sh", &c]);
         self.buildah(&["commit", "-q", "--rm", &c, name]);
     }
 
     /// `buildah build --isolation chroot ARGS… CONTEXT`; returns the image ID (64 hex).
     pub fn build(&self, context: &Path, args: &[&str]) -> String {
         let iid = context.join(format!(".iid-{}", rand_suffix()));
-        let mut all = vec![
-            "build",
-            "--isolation",
-            "chroot",
-            "--iidfile",
-            iid.to_str().unwrap(),
-        ];
+        let mut all = vec!["build", "--isolation", "chroot", "--iidfile", iid.to_str().unwrap()];
         all.extend_from_slice(args);
         all.push(context.to_str().unwrap());
         self.buildah(&all);
@@ -172,9 +145,10 @@ impl Store {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctxsbom"));
         cmd.args(args);
         if args.first() == Some(&"scan") {
-            cmd.args(self.storage_args())
-                .arg("--cache-dir")
-                .arg(self.dir.join("cache"));
+            cmd.args(self.storage_args());
+            if !args.iter().any(|a| *a == "--cache-dir" || *a == "--no-cache") {
+                cmd.arg("--cache-dir").arg(self.dir.join("cache"));
+            }
         }
         cmd.output().expect("running ctxsbom")
     }
@@ -183,29 +157,18 @@ impl Store {
 fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The provenance document's file record for `path`.
 pub fn file<'a>(p: &'a Value, path: &str) -> Option<&'a Value> {
-    p["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["path"] == path)
+    p["files"].as_array().unwrap().iter().find(|f| f["path"] == path)
 }
 
 /// (createdIn, copiedFrom) of a path, panicking with the whole record when absent.
 pub fn origin(p: &Value, path: &str) -> (Value, Value) {
     let f = file(p, path).unwrap_or_else(|| panic!("{path} is not in the provenance document"));
-    (
-        f["origin"]["createdIn"].clone(),
-        f["origin"]["copiedFrom"].clone(),
-    )
+    (f["origin"]["createdIn"].clone(), f["origin"]["copiedFrom"].clone())
 }
 
 /// The Python of the venv that holds the reference validators (made by .ci/run).

@@ -10,11 +10,7 @@ use crate::provenance::multi;
 fn fails(args: &[&str]) -> String {
     let out = Store::get().ctxsbom_raw(args);
     assert!(!out.status.success(), "ctxsbom {args:?} should fail");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "an error, not a crash: {args:?}"
-    );
+    assert_eq!(out.status.code(), Some(1), "an error, not a crash: {args:?}");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!err.contains("panicked"), "{err}");
     err
@@ -84,10 +80,7 @@ fn malformed_containerfile_names_the_line() {
         "-o",
         &format!("provenance-json={}", out.display()),
     ]);
-    assert!(
-        err.contains("line 3") && err.contains("Containerfile"),
-        "{err}"
-    );
+    assert!(err.contains("line 3") && err.contains("Containerfile"), "{err}");
     assert!(!out.exists(), "no output file on failure");
 }
 
@@ -104,21 +97,9 @@ fn unknown_stage_and_target_are_named() {
         "nosuch=containers-storage:localhost/bb",
     ]);
     assert!(err.contains("nosuch") && err.contains("builder"), "{err}");
-    let err = fails(&[
-        "scan",
-        "containers-storage:localhost/multi",
-        "-f",
-        &cf,
-        "--target",
-        "ghost",
-    ]);
+    let err = fails(&["scan", "containers-storage:localhost/multi", "-f", &cf, "--target", "ghost"]);
     assert!(err.contains("ghost"), "{err}");
-    let err = fails(&[
-        "scan",
-        "containers-storage:localhost/does-not-exist",
-        "-f",
-        &cf,
-    ]);
+    let err = fails(&["scan", "containers-storage:localhost/does-not-exist", "-f", &cf]);
     assert!(err.contains("localhost/does-not-exist"), "{err}");
 }
 
@@ -128,11 +109,7 @@ fn corrupt_and_truncated_layers_are_named_and_leave_outputs_alone() {
     let cf = containerfile(&d, "FROM scratch\nCOPY x /x\n");
     let good = tar_with("x", b"payload");
     // Declared diff_id of other content: a mismatch.
-    oci_layout(
-        &d.join("mismatch"),
-        &good,
-        &format!("sha256:{}", hex_sha(b"something else")),
-    );
+    oci_layout(&d.join("mismatch"), &good, &format!("sha256:{}", hex_sha(b"something else")));
     let out = d.join("sbom.spdx.json");
     std::fs::write(&out, "previous content").unwrap();
     let err = fails(&[
@@ -144,48 +121,18 @@ fn corrupt_and_truncated_layers_are_named_and_leave_outputs_alone() {
         "-o",
         &format!("spdx-json={}", out.display()),
     ]);
-    assert!(
-        err.contains("diff_id mismatch") && err.contains("layer 0"),
-        "{err}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&out).unwrap(),
-        "previous content",
-        "a failed run must not touch outputs"
-    );
+    assert!(err.contains("diff_id mismatch") && err.contains("layer 0"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous content", "a failed run must not touch outputs");
     // Truncated blob: the layer's digest still matches the manifest's claim only if untouched.
     let trunc = &good[..700];
-    oci_layout(
-        &d.join("trunc"),
-        trunc,
-        &format!("sha256:{}", hex_sha(&good)),
-    );
-    let err = fails(&[
-        "scan",
-        &format!("oci:{}", d.join("trunc").display()),
-        "-f",
-        &cf,
-        "--no-cache",
-    ]);
+    oci_layout(&d.join("trunc"), trunc, &format!("sha256:{}", hex_sha(&good)));
+    let err = fails(&["scan", &format!("oci:{}", d.join("trunc").display()), "-f", &cf, "--no-cache"]);
     assert!(err.contains("layer 0"), "{err}");
     // A hostile `../` name.
     let evil = tar_with("../../etc/evil", b"x");
-    oci_layout(
-        &d.join("evil"),
-        &evil,
-        &format!("sha256:{}", hex_sha(&evil)),
-    );
-    let err = fails(&[
-        "scan",
-        &format!("oci:{}", d.join("evil").display()),
-        "-f",
-        &cf,
-        "--no-cache",
-    ]);
-    assert!(
-        err.contains("../../etc/evil") && err.contains("climbs above the root"),
-        "{err}"
-    );
+    oci_layout(&d.join("evil"), &evil, &format!("sha256:{}", hex_sha(&evil)));
+    let err = fails(&["scan", &format!("oci:{}", d.join("evil").display()), "-f", &cf, "--no-cache"]);
+    assert!(err.contains("../../etc/evil") && err.contains("climbs above the root"), "{err}");
     // And a sane layout of the same shape scans fine (the failures above are the inputs' fault).
     oci_layout(&d.join("ok"), &good, &format!("sha256:{}", hex_sha(&good)));
     let out = Store::get().ctxsbom(&[
@@ -199,31 +146,42 @@ fn corrupt_and_truncated_layers_are_named_and_leave_outputs_alone() {
     ]);
     let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(p["files"][0]["path"], "/x");
-    assert_eq!(
-        p["files"][0]["origin"]["createdIn"],
-        serde_json::json!({"context": "x"})
-    );
+    assert_eq!(p["files"][0]["origin"]["createdIn"], serde_json::json!({"context": "x"}));
+}
+
+/// Layer indexes are cached by diff_id: a warm cache answers without reading the blob at all.
+#[test]
+fn layer_index_cache_is_keyed_by_diff_id() {
+    let d = work("cache");
+    let cf = containerfile(&d, "FROM scratch\nCOPY x /x\n");
+    let good = tar_with("x", b"cached payload");
+    let diff_id = hex_sha(&good);
+    oci_layout(&d.join("img"), &good, &format!("sha256:{diff_id}"));
+    let cache = d.join("cache");
+    let img = format!("oci:{}", d.join("img").display());
+    let scan = |extra: &[&str]| {
+        let mut a = vec!["scan", img.as_str(), "-f", cf.as_str(), "-o", "provenance-json"];
+        a.extend_from_slice(extra);
+        Store::get().ctxsbom_raw(&a)
+    };
+    let cache_arg = cache.display().to_string();
+    assert!(scan(&["--cache-dir", &cache_arg]).status.success());
+    assert!(cache.join(format!("{diff_id}.json")).is_file(), "one index file per diff_id");
+    // Break the blob: the cached index still answers; without the cache the damage is found.
+    std::fs::write(d.join("img/blobs/sha256").join(&diff_id), &good[..600]).unwrap();
+    let warm = scan(&["--cache-dir", &cache_arg]);
+    assert!(warm.status.success(), "{}", String::from_utf8_lossy(&warm.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&warm.stdout).unwrap();
+    assert_eq!(p["files"][0]["sha256"], format!("sha256:{}", hex_sha(b"cached payload")));
+    assert!(!scan(&["--no-cache"]).status.success());
 }
 
 #[test]
 fn bad_arguments_are_explained() {
     let err = fails(&["scan", "/just/a/path", "-f", "/nonexistent"]);
-    assert!(
-        err.contains("no transport") && err.contains("hint"),
-        "{err}"
-    );
+    assert!(err.contains("no transport") && err.contains("hint"), "{err}");
     let m = multi();
     let cf = m.ctx.join("Containerfile").display().to_string();
-    let err = fails(&[
-        "scan",
-        "containers-storage:localhost/multi",
-        "-f",
-        &cf,
-        "-o",
-        "xml",
-    ]);
-    assert!(
-        err.contains("unknown output format") && err.contains("spdx-json"),
-        "{err}"
-    );
+    let err = fails(&["scan", "containers-storage:localhost/multi", "-f", &cf, "-o", "xml"]);
+    assert!(err.contains("unknown output format") && err.contains("spdx-json"), "{err}");
 }

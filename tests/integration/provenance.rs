@@ -57,11 +57,7 @@ pub fn multi() -> &'static Multi {
         let ctx = s.context(
             "multi",
             MULTI,
-            &[
-                ("ctx.txt", "from the context\n"),
-                ("sub/nested.txt", "nested\n"),
-                ("mod.txt", "original\n"),
-            ],
+            &[("ctx.txt", "from the context\n"), ("sub/nested.txt", "nested\n"), ("mod.txt", "original\n")],
         );
         let mut stages = Vec::new();
         for st in ["base", "builder", "other", "cascade", "overwrite"] {
@@ -69,31 +65,18 @@ pub fn multi() -> &'static Multi {
         }
         let final_id = s.build(&ctx, &["--layers", "-t", "localhost/multi"]);
         let prov_path = ctx.join("prov.json");
-        let mut args: Vec<String> =
-            vec!["scan".into(), "containers-storage:localhost/multi".into()];
+        let mut args: Vec<String> = vec!["scan".into(), "containers-storage:localhost/multi".into()];
         for (n, id) in &stages {
             args.push("--stage".into());
             args.push(format!("{n}=containers-storage:{id}"));
         }
         args.extend(["-f".into(), ctx.join("Containerfile").display().to_string()]);
         args.extend(["--context".into(), ctx.display().to_string()]);
-        args.extend([
-            "--build-id".into(),
-            "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f".into(),
-        ]);
-        args.extend([
-            "-o".into(),
-            format!("provenance-json={}", prov_path.display()),
-        ]);
+        args.extend(["--build-id".into(), "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f".into()]);
+        args.extend(["-o".into(), format!("provenance-json={}", prov_path.display())]);
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         s.ctxsbom(&a);
-        Multi {
-            prov: read_json(&prov_path),
-            prov_path,
-            ctx,
-            final_id,
-            stages,
-        }
+        Multi { prov: read_json(&prov_path), prov_path, ctx, final_id, stages }
     })
 }
 
@@ -104,14 +87,8 @@ fn stage(s: &str) -> Value {
 fn sha_of_stage_file(image_id: &str, path: &str) -> String {
     // Read the file straight from the stage image with buildah, independently of ctxsbom.
     let s = Store::get();
-    let c = String::from_utf8(s.buildah(&["from", "-q", image_id]).stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    let m = String::from_utf8(s.buildah(&["mount", &c]).stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    let c = String::from_utf8(s.buildah(&["from", "-q", image_id]).stdout).unwrap().trim().to_string();
+    let m = String::from_utf8(s.buildah(&["mount", &c]).stdout).unwrap().trim().to_string();
     let bytes = std::fs::read(format!("{m}{path}")).unwrap();
     s.buildah(&["umount", &c]);
     s.buildah(&["rm", &c]);
@@ -129,10 +106,7 @@ fn file_created_in_a_builder_stage() {
     assert_eq!(f["origin"]["evidence"], "content");
     // The stamp is random per build: the kept builder image holds exactly the bytes the final got.
     let builder = &m.stages.iter().find(|(n, _)| *n == "builder").unwrap().1;
-    assert_eq!(
-        f["sha256"].as_str().unwrap(),
-        sha_of_stage_file(builder, "/out/stamp")
-    );
+    assert_eq!(f["sha256"].as_str().unwrap(), sha_of_stage_file(builder, "/out/stamp"));
 }
 
 #[test]
@@ -142,16 +116,8 @@ fn file_the_builder_inherited_from_its_bases() {
     let (created, copied) = origin(&m.prov, "/app/inherited");
     assert_eq!(created, stage("base"));
     assert_eq!(copied, json!({"stage": "builder", "path": "/etc/x/base"}));
-    let hops = file(&m.prov, "/app/inherited").unwrap()["origin"]["via"]
-        .as_array()
-        .unwrap()
-        .clone();
-    assert_eq!(
-        hops.iter()
-            .map(|h| h["how"].as_str().unwrap())
-            .collect::<Vec<_>>(),
-        ["copy", "inherited", "run"]
-    );
+    let hops = file(&m.prov, "/app/inherited").unwrap()["origin"]["via"].as_array().unwrap().clone();
+    assert_eq!(hops.iter().map(|h| h["how"].as_str().unwrap()).collect::<Vec<_>>(), ["copy", "inherited", "run"]);
     // /bin/busybox: builder -> base -> external image localhost/bb.
     let (created, _) = origin(&m.prov, "/app/busybox");
     assert_eq!(created["image"], "localhost/bb");
@@ -179,18 +145,11 @@ fn identical_content_in_two_stages_is_settled_by_the_copy() {
 fn cascade_through_an_intermediate_stage() {
     let m = multi();
     let f = file(&m.prov, "/app/cascade-stamp").unwrap();
-    assert_eq!(
-        f["origin"]["copiedFrom"],
-        json!({"stage": "cascade", "path": "/b/stamp"})
-    );
+    assert_eq!(f["origin"]["copiedFrom"], json!({"stage": "cascade", "path": "/b/stamp"}));
     assert_eq!(f["origin"]["createdIn"], stage("builder"));
     assert_eq!(f["sha256"], file(&m.prov, "/app/stamp").unwrap()["sha256"]);
-    let stages: Vec<&str> = f["origin"]["via"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["stage"].as_str().unwrap())
-        .collect();
+    let stages: Vec<&str> =
+        f["origin"]["via"].as_array().unwrap().iter().map(|h| h["stage"].as_str().unwrap()).collect();
     assert_eq!(stages, ["5", "cascade", "builder"]);
 }
 
@@ -209,12 +168,8 @@ fn copy_from_an_external_image() {
     assert_eq!(created["image"], "localhost/tools");
     assert_eq!(created["path"], "/opt/tool/tool.txt");
     assert_eq!(copied["image"], "localhost/tools");
-    let ext: Vec<&str> = m.prov["externalImages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["ref"].as_str().unwrap())
-        .collect();
+    let ext: Vec<&str> =
+        m.prov["externalImages"].as_array().unwrap().iter().map(|e| e["ref"].as_str().unwrap()).collect();
     assert_eq!(ext, ["localhost/bb", "localhost/tools"]);
 }
 
@@ -234,20 +189,14 @@ fn build_context_files() {
     let f = file(&m.prov, "/app/ctx/ctx.txt").unwrap();
     assert_eq!(f["origin"]["createdIn"], json!({"context": "ctx.txt"}));
     assert_eq!(f["origin"]["evidence"], "content");
-    assert_eq!(
-        origin(&m.prov, "/app/ctx/nested.txt").0,
-        json!({"context": "sub/nested.txt"})
-    );
+    assert_eq!(origin(&m.prov, "/app/ctx/nested.txt").0, json!({"context": "sub/nested.txt"}));
 }
 
 #[test]
 fn file_modified_by_a_later_run_and_deleted_files() {
     let m = multi();
     assert_eq!(origin(&m.prov, "/app/mod.txt"), (stage("5"), Value::Null));
-    assert!(
-        file(&m.prov, "/bin/vi").is_none(),
-        "deleted by the final RUN"
-    );
+    assert!(file(&m.prov, "/bin/vi").is_none(), "deleted by the final RUN");
     assert!(file(&m.prov, "/bin/sh").is_some());
 }
 
@@ -257,10 +206,7 @@ fn stages_and_build_id_are_recorded() {
     assert_eq!(m.prov["buildId"], "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f");
     let st = m.prov["stages"].as_array().unwrap();
     let names: Vec<&str> = st.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        ["base", "builder", "other", "cascade", "overwrite", "5"]
-    );
+    assert_eq!(names, ["base", "builder", "other", "cascade", "overwrite", "5"]);
     assert_eq!(st[1]["parent"], "base");
     assert_eq!(st[1]["base"], "base");
     assert_eq!(st[0]["parent"], Value::Null);
@@ -272,28 +218,12 @@ fn stages_and_build_id_are_recorded() {
 fn explain_tells_the_chain_in_words() {
     let m = multi();
     let s = Store::get();
-    let out = s.ctxsbom(&[
-        "explain",
-        "/app/inherited",
-        "--provenance",
-        m.prov_path.to_str().unwrap(),
-    ]);
+    let out = s.ctxsbom(&["explain", "/app/inherited", "--provenance", m.prov_path.to_str().unwrap()]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("copied by COPY (Containerfile line"),
-        "{text}"
-    );
-    assert!(
-        text.contains("inherited from its base, stage base"),
-        "{text}"
-    );
+    assert!(text.contains("copied by COPY (Containerfile line"), "{text}");
+    assert!(text.contains("inherited from its base, stage base"), "{text}");
     assert!(text.contains("created in: stage base"), "{text}");
-    let out = s.ctxsbom_raw(&[
-        "explain",
-        "/bin/vi",
-        "--provenance",
-        m.prov_path.to_str().unwrap(),
-    ]);
+    let out = s.ctxsbom_raw(&["explain", "/bin/vi", "--provenance", m.prov_path.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not in the image"));
 }
@@ -306,34 +236,21 @@ fn explain_tells_the_chain_in_words() {
 fn single_layer_stages_from_stage_chains_and_unnamed_stages() {
     let s = Store::get();
     let original = "FROM localhost/bb AS base2\nRUN echo b2 > /etc/b2 && echo keep > /etc/keep\n\nFROM localhost/bb\nRUN echo s1 > /s1.txt\n\nFROM base2\nCOPY --from=1 /s1.txt /app/s1.txt\nCOPY mod.txt keep.txt /app/\nRUN echo changed >> /app/mod.txt && rm /etc/keep\n";
-    let ctx = s.context(
-        "single",
-        original,
-        &[("mod.txt", "original\n"), ("keep.txt", "kept\n")],
-    );
+    let ctx = s.context("single", original, &[("mod.txt", "original\n"), ("keep.txt", "kept\n")]);
     let stage_file = |name: &str, text: &str| {
         let p = ctx.join(name);
         std::fs::write(&p, text).unwrap();
         p
     };
-    let f0 = stage_file(
-        "s0.Containerfile",
-        "FROM localhost/bb\nRUN echo b2 > /etc/b2 && echo keep > /etc/keep\n",
-    );
+    let f0 = stage_file("s0.Containerfile", "FROM localhost/bb\nRUN echo b2 > /etc/b2 && echo keep > /etc/keep\n");
     let id0 = s.build(&ctx, &["-f", f0.to_str().unwrap()]);
-    let f1 = stage_file(
-        "s1.Containerfile",
-        "FROM localhost/bb\nRUN echo s1 > /s1.txt\n",
-    );
+    let f1 = stage_file("s1.Containerfile", "FROM localhost/bb\nRUN echo s1 > /s1.txt\n");
     let id1 = s.build(&ctx, &["-f", f1.to_str().unwrap()]);
     let f2 = stage_file(
         "s2.Containerfile",
         &format!("FROM {id0}\nCOPY --from={id1} /s1.txt /app/s1.txt\nCOPY mod.txt keep.txt /app/\nRUN echo changed >> /app/mod.txt && rm /etc/keep\n"),
     );
-    s.build(
-        &ctx,
-        &["-f", f2.to_str().unwrap(), "-t", "localhost/single"],
-    );
+    s.build(&ctx, &["-f", f2.to_str().unwrap(), "-t", "localhost/single"]);
     let out = ctx.join("prov.json");
     s.ctxsbom(&[
         "scan",
@@ -352,26 +269,14 @@ fn single_layer_stages_from_stage_chains_and_unnamed_stages() {
     let p = read_json(&out);
     // FROM base2 chain: the final stage inherits base2's content, which base2 made.
     assert_eq!(origin(&p, "/etc/b2").0, stage("base2"));
-    let hops = file(&p, "/etc/b2").unwrap()["origin"]["via"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let hops = file(&p, "/etc/b2").unwrap()["origin"]["via"].as_array().unwrap().clone();
     assert_eq!(hops[0]["how"], "inherited");
     assert_eq!(origin(&p, "/bin/busybox").0["image"], "localhost/bb");
-    assert_eq!(
-        origin(&p, "/app/s1.txt"),
-        (stage("1"), json!({"stage": "1", "path": "/s1.txt"}))
-    );
+    assert_eq!(origin(&p, "/app/s1.txt"), (stage("1"), json!({"stage": "1", "path": "/s1.txt"})));
     // Same layer as the COPY, other content than the context's: the RUN changed it.
     assert_eq!(origin(&p, "/app/mod.txt"), (stage("2"), Value::Null));
-    assert_eq!(
-        origin(&p, "/app/keep.txt").0,
-        json!({"context": "keep.txt"})
-    );
-    assert!(
-        file(&p, "/etc/keep").is_none(),
-        "deleted by the final stage (a whiteout over base2's layer)"
-    );
+    assert_eq!(origin(&p, "/app/keep.txt").0, json!({"context": "keep.txt"}));
+    assert!(file(&p, "/etc/keep").is_none(), "deleted by the final stage (a whiteout over base2's layer)");
     assert_eq!(p["warnings"], json!([]));
 }
 
@@ -383,11 +288,7 @@ fn run_mount_from_a_stage() {
     let original = "FROM localhost/bb AS src\nRUN mkdir -p /build && echo mounted-content > /build/build.txt\n\nFROM localhost/bb\nRUN --mount=type=bind,from=src,source=/build,target=/mnt cp /mnt/build.txt /copied.txt && echo own > /own.txt\n";
     let ctx = s.context("mount", original, &[]);
     let f0 = ctx.join("s0.Containerfile");
-    std::fs::write(
-        &f0,
-        "FROM localhost/bb\nRUN mkdir -p /build && echo mounted-content > /build/build.txt\n",
-    )
-    .unwrap();
+    std::fs::write(&f0, "FROM localhost/bb\nRUN mkdir -p /build && echo mounted-content > /build/build.txt\n").unwrap();
     let id0 = s.build(&ctx, &["-f", f0.to_str().unwrap()]);
     let f1 = ctx.join("s1.Containerfile");
     std::fs::write(&f1, format!("FROM localhost/bb\nRUN --mount=type=bind,from={id0},source=/build,target=/mnt cp /mnt/build.txt /copied.txt && echo own > /own.txt\n")).unwrap();
@@ -404,17 +305,8 @@ fn run_mount_from_a_stage() {
         &format!("provenance-json={}", out.display()),
     ]);
     let p = read_json(&out);
-    assert_eq!(
-        origin(&p, "/copied.txt"),
-        (
-            stage("src"),
-            json!({"stage": "src", "path": "/build/build.txt"})
-        )
-    );
-    assert_eq!(
-        file(&p, "/copied.txt").unwrap()["origin"]["via"][0]["how"],
-        "mount"
-    );
+    assert_eq!(origin(&p, "/copied.txt"), (stage("src"), json!({"stage": "src", "path": "/build/build.txt"})));
+    assert_eq!(file(&p, "/copied.txt").unwrap()["origin"]["via"][0]["how"], "mount");
     assert_eq!(origin(&p, "/own.txt"), (stage("1"), Value::Null));
 }
 
@@ -441,15 +333,6 @@ fn target_stage_scanned_as_the_final_image() {
     let p = read_json(&out);
     assert_eq!(origin(&p, "/out/stamp"), (stage("builder"), Value::Null));
     assert_eq!(origin(&p, "/etc/x/base").0, stage("base"));
-    let names: Vec<&str> = p["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        ["base", "builder"],
-        "only the stages the target needs"
-    );
+    let names: Vec<&str> = p["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["base", "builder"], "only the stages the target needs");
 }

@@ -17,11 +17,7 @@ fn origins(p: &Value) -> BTreeMap<String, (Value, Value, Value)> {
             let o = &f["origin"];
             (
                 f["path"].as_str().unwrap().to_string(),
-                (
-                    f["sha256"].clone(),
-                    o["createdIn"].clone(),
-                    o["copiedFrom"].clone(),
-                ),
+                (f["sha256"].clone(), o["createdIn"].clone(), o["copiedFrom"].clone()),
             )
         })
         .collect()
@@ -35,12 +31,7 @@ fn all_transports_and_compressions_agree() {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     let p = |n: &str| d.join(n).display().to_string();
-    s.buildah(&[
-        "push",
-        "--quiet",
-        "localhost/multi",
-        &format!("oci:{}:latest", p("gz.oci")),
-    ]);
+    s.buildah(&["push", "--quiet", "localhost/multi", &format!("oci:{}:latest", p("gz.oci"))]);
     s.buildah(&[
         "push",
         "--quiet",
@@ -49,39 +40,26 @@ fn all_transports_and_compressions_agree() {
         "localhost/multi",
         &format!("oci:{}:latest", p("zstd.oci")),
     ]);
+    s.buildah(&["push", "--quiet", "localhost/multi", &format!("oci-archive:{}:latest", p("img.oci.tar"))]);
     s.buildah(&[
         "push",
         "--quiet",
         "localhost/multi",
-        &format!("oci-archive:{}:latest", p("img.oci.tar")),
+        &format!("docker-archive:{}:localhost/multi:latest", p("img.docker.tar")),
     ]);
-    s.buildah(&[
-        "push",
-        "--quiet",
-        "localhost/multi",
-        &format!(
-            "docker-archive:{}:localhost/multi:latest",
-            p("img.docker.tar")
-        ),
-    ]);
-    s.buildah(&[
-        "push",
-        "--quiet",
-        "-D",
-        "localhost/multi",
-        &format!("dir:{}", p("img.dir")),
-    ]);
+    s.buildah(&["push", "--quiet", "-D", "localhost/multi", &format!("dir:{}", p("img.dir"))]);
+    s.buildah(&["push", "--quiet", "-f", "v2s2", "localhost/multi", &format!("dir:{}", p("v2s2.dir"))]);
+    let v2s2: serde_json::Value = read_json(&d.join("v2s2.dir/manifest.json"));
+    assert_eq!(v2s2["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
     let want = origins(&m.prov);
-    assert!(
-        want.len() > 250,
-        "the busybox image alone has about 280 paths"
-    );
+    assert!(want.len() > 250, "the busybox image alone has about 280 paths");
     let sources = [
         format!("oci:{}:latest", p("gz.oci")),
         format!("oci:{}", p("zstd.oci")),
         format!("oci-archive:{}", p("img.oci.tar")),
         format!("docker-archive:{}", p("img.docker.tar")),
         format!("dir:{}", p("img.dir")),
+        format!("dir:{}", p("v2s2.dir")),
     ];
     for src in &sources {
         let out = d.join("prov.json");

@@ -10,17 +10,8 @@ use crate::common::{python, read_json, Store};
 use crate::provenance::multi;
 
 fn run_python(code: &str, args: &[&Path]) -> (bool, String) {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(code)
-        .args(args)
-        .output()
-        .expect("running python");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(python()).arg("-c").arg(code).args(args).output().expect("running python");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
@@ -39,10 +30,7 @@ fn scan_to(format: &str, name: &str) -> PathBuf {
         "--context".into(),
         m.ctx.display().to_string(),
     ]);
-    args.extend([
-        "--build-id".into(),
-        "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f".into(),
-    ]);
+    args.extend(["--build-id".into(), "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f".into()]);
     args.extend(["-o".into(), format!("{format}={}", out.display())]);
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     s.ctxsbom(&a);
@@ -64,16 +52,10 @@ fn provenance_json_matches_its_schema() {
     let m = multi();
     let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas/provenance.schema.json");
     let (ok, text) = run_python(SCHEMA_CHECK, &[&schema, &m.prov_path]);
-    assert!(
-        ok,
-        "provenance-json does not match schemas/provenance.schema.json:\n{text}"
-    );
+    assert!(ok, "provenance-json does not match schemas/provenance.schema.json:\n{text}");
     // The schema is not vacuous: a document missing a required field fails it.
     let mut broken = m.prov.clone();
-    broken["files"][0]["origin"]
-        .as_object_mut()
-        .unwrap()
-        .remove("createdIn");
+    broken["files"][0]["origin"].as_object_mut().unwrap().remove("createdIn");
     let bad = m.ctx.join("broken-prov.json");
     std::fs::write(&bad, serde_json::to_vec(&broken).unwrap()).unwrap();
     let (ok, _) = run_python(SCHEMA_CHECK, &[&schema, &bad]);
@@ -84,11 +66,7 @@ fn provenance_json_matches_its_schema() {
 fn spdx_passes_pyspdxtools_and_has_mobster_shapes() {
     let out = scan_to("spdx-json", "sbom.spdx.json");
     let tool = python().parent().unwrap().join("pyspdxtools");
-    let res = Command::new(&tool)
-        .arg("-i")
-        .arg(&out)
-        .output()
-        .expect("running pyspdxtools");
+    let res = Command::new(&tool).arg("-i").arg(&out).output().expect("running pyspdxtools");
     assert!(
         res.status.success(),
         "pyspdxtools rejected the SPDX:\n{}{}",
@@ -99,62 +77,32 @@ fn spdx_passes_pyspdxtools_and_has_mobster_shapes() {
     assert_eq!(doc["spdxVersion"], "SPDX-2.3");
     let rels = doc["relationships"].as_array().unwrap();
     let has = |a: &str, t: &str, b: &str| {
-        rels.iter().any(|r| {
-            r["spdxElementId"] == a && r["relationshipType"] == t && r["relatedSpdxElement"] == b
-        })
+        rels.iter().any(|r| r["spdxElementId"] == a && r["relationshipType"] == t && r["relatedSpdxElement"] == b)
     };
     assert!(has("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-image"));
-    assert!(has(
-        "SPDXRef-image",
-        "DESCENDANT_OF",
-        "SPDXRef-image-localhost-bb"
-    ));
-    assert!(has(
-        "SPDXRef-image-localhost-tools",
-        "BUILD_TOOL_OF",
-        "SPDXRef-image"
-    ));
+    assert!(has("SPDXRef-image", "DESCENDANT_OF", "SPDXRef-image-localhost-bb"));
+    assert!(has("SPDXRef-image-localhost-tools", "BUILD_TOOL_OF", "SPDXRef-image"));
     assert!(
-        rels.iter().all(|r| !r["spdxElementId"]
-            .as_str()
-            .unwrap()
-            .starts_with("SPDXRef-File")),
+        rels.iter().all(|r| !r["spdxElementId"].as_str().unwrap().starts_with("SPDXRef-File")),
         "no relationship may start from a file"
     );
     let image = &doc["packages"][0];
     assert_eq!(image["primaryPackagePurpose"], "CONTAINER");
-    let purl = image["externalRefs"][0]["referenceLocator"]
-        .as_str()
-        .unwrap();
-    assert!(
-        purl.starts_with("pkg:oci/multi@sha256%3A")
-            && purl.contains("repository_url=localhost/multi"),
-        "{purl}"
-    );
+    let purl = image["externalRefs"][0]["referenceLocator"].as_str().unwrap();
+    assert!(purl.starts_with("pkg:oci/multi@sha256%3A") && purl.contains("repository_url=localhost/multi"), "{purl}");
     // Every regular file of the image, with SHA-1 and SHA-256, and its origin in the comment.
     let prov = &multi().prov;
-    let regular = prov["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["type"] == "file" || f["type"] == "hardlink")
-        .count();
+    let regular =
+        prov["files"].as_array().unwrap().iter().filter(|f| f["type"] == "file" || f["type"] == "hardlink").count();
     let files = doc["files"].as_array().unwrap();
     assert_eq!(files.len(), regular);
     let stamp = files.iter().find(|f| f["fileName"] == "app/stamp").unwrap();
     let c: Value = serde_json::from_str(stamp["comment"].as_str().unwrap()).unwrap();
     assert_eq!(c["ctxsbom:stage"], "builder");
     assert_eq!(c["ctxsbom:base-image"], "localhost/bb");
-    assert_eq!(
-        c["ctxsbom:build-id"],
-        "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f"
-    );
-    let algs: Vec<&str> = stamp["checksums"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["algorithm"].as_str().unwrap())
-        .collect();
+    assert_eq!(c["ctxsbom:build-id"], "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f");
+    let algs: Vec<&str> =
+        stamp["checksums"].as_array().unwrap().iter().map(|c| c["algorithm"].as_str().unwrap()).collect();
     assert_eq!(algs, ["SHA1", "SHA256"]);
 }
 
@@ -177,24 +125,22 @@ fn cyclonedx_passes_the_1_6_schema() {
     assert_eq!(doc["metadata"]["component"]["type"], "container");
     let comps = doc["components"].as_array().unwrap();
     let stamp = comps.iter().find(|c| c["name"] == "/app/stamp").unwrap();
-    let prop = |n: &str| {
-        stamp["properties"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == n)
-            .map(|p| p["value"].clone())
-    };
+    let prop =
+        |n: &str| stamp["properties"].as_array().unwrap().iter().find(|p| p["name"] == n).map(|p| p["value"].clone());
     assert_eq!(prop("ctxsbom:stage").unwrap(), "builder");
     assert_eq!(prop("ctxsbom:base-image").unwrap(), "localhost/bb");
-    assert_eq!(
-        prop("ctxsbom:build-id").unwrap(),
-        "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f"
-    );
+    assert_eq!(prop("ctxsbom:build-id").unwrap(), "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f");
     assert!(prop("ctxsbom:origin").is_some());
     // The validator is not vacuous: a broken document fails.
     let bad = out.with_extension("broken.json");
-    std::fs::write(&bad, serde_json::to_vec(&serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "nonsense"}]})).unwrap()).unwrap();
+    std::fs::write(
+        &bad,
+        serde_json::to_vec(
+            &serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "nonsense"}]}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let (ok, _) = run_python(CDX_CHECK, &[&bad]);
     assert!(!ok);
 }
