@@ -61,6 +61,26 @@ impl<'de> Deserialize<'de> for Sha256Digest {
     }
 }
 
+/// SHA-256, SHA-1 (hex, as SPDX file checksums want it) and length of everything `r` yields.
+pub fn hash_content<R: Read>(mut r: R) -> io::Result<(Sha256Digest, String, u64)> {
+    let mut s256 = Sha256::new();
+    let mut s1 = sha1::Sha1::new();
+    let mut n = 0u64;
+    let mut buf = vec![0u8; 128 * 1024];
+    loop {
+        let k = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        s256.update(&buf[..k]);
+        s1.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((Sha256Digest(s256.finalize().into()), hex::encode(s1.finalize()), n))
+}
+
 /// A reader that hashes (SHA-256) and counts every byte read through it.
 pub struct HashingReader<R> {
     inner: R,

@@ -323,22 +323,8 @@ fn context_view(dir: &Path) -> Result<FsView> {
 }
 
 fn hash_file(p: &Path) -> Result<(Sha256Digest, String, u64)> {
-    use sha1::Sha1;
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut f = std::fs::File::open(p).with_context(|| format!("reading {}", p.display()))?;
-    let (mut a, mut b, mut n) = (Sha256::new(), Sha1::new(), 0u64);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let k = f.read(&mut buf)?;
-        if k == 0 {
-            break;
-        }
-        a.update(&buf[..k]);
-        b.update(&buf[..k]);
-        n += k as u64;
-    }
-    Ok((Sha256Digest(a.finalize().into()), hex::encode(b.finalize()), n))
+    let f = std::fs::File::open(p).with_context(|| format!("reading {}", p.display()))?;
+    crate::digest::hash_content(f).with_context(|| format!("reading {}", p.display()))
 }
 
 /// Local archives that `ADD` unpacks, indexed as views.

@@ -325,11 +325,7 @@ impl Containerfile {
 }
 
 fn predefined_args() -> HashMap<String, String> {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        a => a,
-    };
+    let arch = crate::image::host_arch();
     let mut m = HashMap::new();
     for p in ["TARGET", "BUILD"] {
         m.insert(format!("{p}OS"), "linux".to_string());

@@ -299,7 +299,8 @@ struct RootFs {
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
-fn host_arch() -> &'static str {
+/// The OCI name of this machine's architecture (`amd64`, `arm64`, ...).
+pub fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",

@@ -16,10 +16,8 @@ use std::io::{BufRead, BufReader, Read};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use sha1::Sha1;
-use sha2::{Digest as _, Sha256};
 
-use crate::digest::{HashingReader, Sha256Digest};
+use crate::digest::{hash_content, HashingReader, Sha256Digest};
 use crate::paths;
 
 /// What a tar entry is, after whiteout names are recognised.
@@ -151,7 +149,6 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
     let mut out: Vec<Entry> = Vec::new();
     // Digests of regular files seen so far in this layer, for hard links.
     let mut seen: HashMap<String, (Sha256Digest, String, u64)> = HashMap::new();
-    let mut buf = vec![0u8; 128 * 1024];
     for item in archive.entries().context("reading tar headers")? {
         let mut e = item.context("reading a tar entry (truncated or corrupt layer?)")?;
         let raw_path = e.path().context("reading an entry name")?.to_string_lossy().into_owned();
@@ -178,20 +175,7 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
         let mut ent = entry(path.clone(), EntryKind::File, mode, uid, gid);
         match etype {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                let mut s256 = Sha256::new();
-                let mut s1 = Sha1::new();
-                let mut n = 0u64;
-                loop {
-                    let k = e.read(&mut buf).with_context(|| format!("reading the content of {path}"))?;
-                    if k == 0 {
-                        break;
-                    }
-                    s256.update(&buf[..k]);
-                    s1.update(&buf[..k]);
-                    n += k as u64;
-                }
-                let d = Sha256Digest(s256.finalize().into());
-                let h1 = hex::encode(s1.finalize());
+                let (d, h1, n) = hash_content(&mut e).with_context(|| format!("reading the content of {path}"))?;
                 seen.insert(path.clone(), (d, h1.clone(), n));
                 ent.size = n;
                 ent.sha256 = Some(d);
