@@ -1,5 +1,6 @@
 //! ctxsbom: contextual SBOMs for multi-stage container builds. See ARCHITECTURE.md for the map.
 
+pub mod build;
 pub mod cli;
 pub mod containerfile;
 pub mod digest;

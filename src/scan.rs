@@ -22,6 +22,8 @@ use crate::provenance::{self, Engine, ImageView, StageModel};
 /// Everything `scan` needs.
 pub struct ScanRequest {
     pub image: ImageRef,
+    /// The name to report for the image (say, the tag a build gave it), when it is read by ID.
+    pub image_name: Option<String>,
     /// `--stage NAME=IMAGE`: stage alias or index to image.
     pub stages: Vec<(String, ImageRef)>,
     /// `--image REF=IMAGE`: an external image (as written in the Containerfile) to image.
@@ -31,6 +33,7 @@ pub struct ScanRequest {
     pub build_args: HashMap<String, String>,
     pub target: Option<String>,
     pub build_id: Option<String>,
+    pub builder: Option<crate::provenance::model::BuilderInfo>,
     pub storage: StorageOpts,
     pub cache: LayerCache,
     pub progress: Progress,
@@ -197,7 +200,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
             reference: req.image.to_string(),
             digest: final_img.manifest_digest.unwrap_or(final_img.id),
             id: final_img.id,
-            name: final_img.name.clone(),
+            name: req.image_name.clone().or_else(|| final_img.name.clone()),
             architecture: final_img.architecture.clone(),
         },
         stages,
@@ -205,6 +208,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
         files,
         warnings,
         tool: ToolInfo { name: "ctxsbom".into(), version: env!("CARGO_PKG_VERSION").into() },
+        builder: req.builder.clone(),
     })
 }
 

@@ -17,6 +17,17 @@ pub struct Line {
     pub keyword: String,
     pub args: String,
     pub heredocs: Vec<Heredoc>,
+    /// Physical lines (0-based, half-open) the instruction occupies, and where its heredoc
+    /// bodies start (`body..end`; empty without heredocs).
+    pub span: Span,
+}
+
+/// Where an instruction is in the Containerfile text, in 0-based physical lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub body: usize,
+    pub end: usize,
 }
 
 /// Splits a Containerfile into instructions.
@@ -81,6 +92,7 @@ pub fn logical_lines(text: &str) -> Result<Vec<Line>> {
             None => (text, ""),
         };
         let mut heredocs = Vec::new();
+        let body_start = i;
         let upper = kw.to_ascii_uppercase();
         if matches!(upper.as_str(), "RUN" | "COPY" | "ADD") {
             for (name, strip_tabs) in heredoc_markers(args) {
@@ -101,7 +113,8 @@ pub fn logical_lines(text: &str) -> Result<Vec<Line>> {
                 heredocs.push(Heredoc { name, body });
             }
         }
-        out.push(Line { line: start + 1, keyword: kw.to_string(), args: args.to_string(), heredocs });
+        let span = Span { start, body: body_start, end: i };
+        out.push(Line { line: start + 1, keyword: kw.to_string(), args: args.to_string(), heredocs, span });
     }
     Ok(out)
 }

@@ -20,11 +20,16 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::paths;
 pub use expand::expand;
+pub use lex::Span;
 
 /// A parsed Containerfile.
 #[derive(Clone, Debug)]
 pub struct Containerfile {
     pub stages: Vec<Stage>,
+    /// The text as parsed, for tools that rewrite it (the build emulation).
+    pub source: String,
+    /// Physical lines before the first FROM: parser directives, comments, heading ARGs.
+    pub prelude: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -37,6 +42,8 @@ pub struct Stage {
     pub platform: Option<String>,
     pub line: usize,
     pub instructions: Vec<Instruction>,
+    /// The FROM instruction's place in the text.
+    pub span: Span,
 }
 
 impl Stage {
@@ -51,6 +58,9 @@ pub struct Instruction {
     pub line: usize,
     pub keyword: String,
     pub op: Op,
+    /// The arguments as written (continuations joined), before expansion.
+    pub raw_args: String,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -153,7 +163,15 @@ impl Containerfile {
                     Source::Stage(p) => stage_env[p].clone(),
                     _ => (HashMap::new(), "/".to_string()),
                 };
-                stages.push(Stage { index, name, base, platform, line: l.line, instructions: Vec::new() });
+                stages.push(Stage {
+                    index,
+                    name,
+                    base,
+                    platform,
+                    line: l.line,
+                    instructions: Vec::new(),
+                    span: l.span,
+                });
                 continue;
             }
             let Some(stage) = stages.last_mut() else {
@@ -208,12 +226,20 @@ impl Containerfile {
                 | "SHELL" | "ONBUILD" | "MAINTAINER" => Op::Meta,
                 _ => bail!("line {}: unknown instruction {:?}", l.line, l.keyword),
             };
-            stage.instructions.push(Instruction { line: l.line, keyword: kw, op });
+            stage.instructions.push(Instruction {
+                line: l.line,
+                keyword: kw,
+                op,
+                raw_args: l.args.clone(),
+                span: l.span,
+            });
         }
         if stages.is_empty() {
             bail!("no FROM instruction: a Containerfile needs at least one stage");
         }
-        let cf = Containerfile { stages };
+        let first_from = stages[0].span.start;
+        let prelude = Span { start: 0, body: first_from, end: first_from };
+        let cf = Containerfile { stages, source: text.to_string(), prelude };
         cf.check_references()?;
         Ok(cf)
     }

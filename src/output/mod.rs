@@ -127,6 +127,15 @@ pub fn timestamp() -> String {
         .and_then(|s| s.parse::<i64>().ok())
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
         .unwrap_or_else(time::OffsetDateTime::now_utc);
+    rfc3339(now)
+}
+
+/// The current time, RFC 3339 UTC at second precision (for records of when things happened).
+pub fn timestamp_now() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    now.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }

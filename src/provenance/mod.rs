@@ -271,8 +271,10 @@ impl<'a> Engine<'a> {
         let label = self.label(s);
         let stage = &self.cf.stages[s];
         let exact = group.len() == 1;
+        let runs = group.iter().filter(|&&i| matches!(stage.instructions[i].op, Op::Run(_))).count();
+        // Walking the layer's instructions from the last: the latest RUN seen so far, which ran after
+        // every COPY still to come.
         let mut later_run: Option<usize> = None;
-        let mut mismatch: Option<Trace> = None;
         for &i in group.iter().rev() {
             let ins = &stage.instructions[i];
             match &ins.op {
@@ -288,36 +290,30 @@ impl<'a> Engine<'a> {
                         Some(CopyOutcome::Traced(t)) => return t,
                         Some(CopyOutcome::Mismatch(t)) => t,
                     };
-                    // The COPY put something here, but not this content: a later RUN changed it.
-                    if let Some(r) = later_run {
-                        let line = stage.instructions[r].line;
-                        let hop = Hop {
-                            stage: label.clone(),
-                            path: path.into(),
-                            how: "run".into(),
-                            line: Some(line),
-                            from: None,
-                        };
-                        return Trace {
-                            hops: vec![hop],
-                            created: Place::stage(&label),
-                            evidence: Evidence::Content,
-                            candidates: vec![],
-                        };
-                    }
-                    mismatch.get_or_insert(t);
+                    // The COPY put something here, but not this content: a later RUN changed it;
+                    // without one, nothing explains the content.
+                    let Some(r) = later_run else { return t };
+                    let line = stage.instructions[r].line;
+                    let hop = Hop {
+                        stage: label.clone(),
+                        path: path.into(),
+                        how: "run".into(),
+                        line: Some(line),
+                        from: None,
+                    };
+                    let evidence = if runs == 1 { Evidence::Content } else { Evidence::Instruction };
+                    return Trace { hops: vec![hop], created: Place::stage(&label), evidence, candidates: vec![] };
                 }
                 Op::Meta => {}
             }
         }
         if let Some(r) = later_run {
             if let Op::Run(run) = &stage.instructions[r].op {
-                // Several instructions share the layer: the RUN is the likeliest writer, not a certain one.
-                return self.weaken(self.made_by_run(s, r, run, path, node, depth));
+                // No COPY of the layer wrote the path: a RUN did. Which one is certain only when the
+                // layer has a single RUN.
+                let t = self.made_by_run(s, r, run, path, node, depth);
+                return if runs == 1 { t } else { self.weaken(t) };
             }
-        }
-        if let Some(t) = mismatch {
-            return t;
         }
         // No instruction of the layer explains the path: it is the stage's, but say where else the
         // same content exists.

@@ -19,6 +19,17 @@ pub struct Provenance {
     #[serde(default)]
     pub warnings: Vec<String>,
     pub tool: ToolInfo,
+    /// The builder that made the image, when ctxsbom drove the build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder: Option<BuilderInfo>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct BuilderInfo {
+    pub name: String,
+    pub version: String,
+    /// `save-stages`, `cache-stages` or `emulated`.
+    pub mode: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]

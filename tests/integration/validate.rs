@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::common::{python, read_json, Store};
 use crate::provenance::multi;
 
-fn run_python(code: &str, args: &[&Path]) -> (bool, String) {
+pub fn run_python(code: &str, args: &[&Path]) -> (bool, String) {
     let out = Command::new(python()).arg("-c").arg(code).args(args).output().expect("running python");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
@@ -37,7 +37,7 @@ fn scan_to(format: &str, name: &str) -> PathBuf {
     out
 }
 
-const SCHEMA_CHECK: &str = r#"
+pub const SCHEMA_CHECK: &str = r#"
 import json, sys
 from jsonschema import Draft202012Validator
 schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
