@@ -35,8 +35,12 @@ impl Mode {
 }
 
 /// What the help text of `BUILDER build --help` says the builder can do.
+fn has_flag(help: &str, flag: &str) -> bool {
+    help.split(|c: char| c.is_whitespace() || c == ',' || c == '=').any(|w| w == flag)
+}
+
 pub fn detect_mode(help: &str) -> Mode {
-    let has = |flag: &str| help.split(|c: char| c.is_whitespace() || c == ',' || c == '=').any(|w| w == flag);
+    let has = |flag: &str| has_flag(help, flag);
     if has("--save-stages") && has("--stage-labels") {
         Mode::SaveStages
     } else if has("--cache-stages") && has("--stage-labels") && has("--build-id-file") {
@@ -63,9 +67,17 @@ pub struct Builder {
     pub path: PathBuf,
     pub version: String,
     pub mode: Mode,
+    /// The builder's `build --help`, to check for flags before using them.
+    #[serde(skip)]
+    pub help: String,
 }
 
 impl Builder {
+    /// Whether `build` takes `flag` (by its help text).
+    pub fn supports(&self, flag: &str) -> bool {
+        has_flag(&self.help, flag)
+    }
+
     /// Finds the builder (`buildah`, `podman`, or a path; default: buildah, else podman) and asks it
     /// what it can do.
     pub fn detect(spec: Option<&str>) -> Result<Builder> {
@@ -87,7 +99,7 @@ impl Builder {
             bail!("{} is {name}, not buildah or podman", path.display());
         }
         let help = output(&path, &["build", "--help"])?;
-        Ok(Builder { name, path, version, mode: detect_mode(&help) })
+        Ok(Builder { name, path, version, mode: detect_mode(&help), help })
     }
 
     /// A command for this builder with the storage flags before the subcommand.

@@ -62,7 +62,13 @@ pub fn build(req: &BuildRequest) -> Result<BuildRecord> {
     let needed = cf.needed_stages(target);
     let b = Builder::detect(req.builder.as_deref())?;
     eprintln!("ctxsbom: {} {} ({}), mode {}", b.name, b.version, b.path.display(), b.mode.describe());
+    if !req.build_contexts.is_empty() && !b.supports("--build-context") {
+        bail!("{} {} has no --build-context\nhint: use a newer buildah (1.31 or later) or podman, or put the content in the build context", b.name, b.version);
+    }
 
+    // Images that exist before the build are never removed on failure (a FROM-only stage "builds"
+    // to its base image; a user's --layers may reuse cache images).
+    let before = image_ids(&b, &req.storage).unwrap_or_default();
     let mut made: Vec<String> = Vec::new();
     let result = match b.mode {
         Mode::Emulated => emulated(req, &b, &cf, &needed, target, &mut made),
@@ -72,7 +78,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildRecord> {
         Ok(r) => r,
         Err(e) => {
             if !req.keep_failed {
-                for id in made.iter().rev() {
+                for id in made.iter().rev().filter(|id| !before.iter().any(|short| id.starts_with(short.as_str()))) {
                     let _ = b.run(&req.storage, &["rmi", id]);
                 }
             }
@@ -158,6 +164,12 @@ fn emulated(
     let mut final_id = String::new();
     for (k, &s) in needed.iter().enumerate() {
         let label = cf.stages[s].label();
+        if s != target && cf.stages[s].instructions.is_empty() {
+            // Nothing to build (and buildah 1.28 would leave a working container behind).
+            eprintln!("ctxsbom: [{}/{}] stage {label}: FROM only, its image is its base's", k + 1, needed.len());
+            ids.insert(s, from_only_image(b, &req.storage, cf, s, &ids)?);
+            continue;
+        }
         let file = tmp.path().join(format!("stage-{s}.Containerfile"));
         std::fs::write(&file, emulate::stage_containerfile(cf, s, &ids)?)?;
         let iid = tmp.path().join(format!("stage-{s}.iid"));
@@ -229,6 +241,10 @@ fn native(req: &BuildRequest, b: &Builder, cf: &Containerfile, needed: &[usize],
     let mut ids = HashMap::new();
     for &s in needed.iter().filter(|&&s| s != target) {
         let label = cf.stages[s].label();
+        if cf.stages[s].instructions.is_empty() {
+            ids.insert(s, from_only_image(b, &req.storage, cf, s, &ids)?);
+            continue;
+        }
         let mut filter = vec![
             "images".to_string(),
             "-a".into(),
@@ -247,6 +263,30 @@ fn native(req: &BuildRequest, b: &Builder, cf: &Containerfile, needed: &[usize],
         ids.insert(s, inspect(b, &req.storage, &short)?.id);
     }
     Ok((build_id, final_id, ids))
+}
+
+/// The image of a stage with no instructions: its base's (pulled if the store lacks it).
+fn from_only_image(
+    b: &Builder,
+    storage: &StorageOpts,
+    cf: &Containerfile,
+    s: usize,
+    ids: &HashMap<usize, String>,
+) -> Result<String> {
+    match cf.base_of(s) {
+        Source::Stage(p) => ids.get(&p).cloned().ok_or_else(|| anyhow!("no image for stage {}", cf.stages[p].label())),
+        Source::Image(r) => match inspect(b, storage, &r) {
+            Ok(i) => Ok(i.id),
+            Err(_) => {
+                b.run(storage, &["pull", "--quiet", &r])
+                    .with_context(|| format!("pulling {r}, the base of stage {}", cf.stages[s].label()))?;
+                Ok(inspect(b, storage, &r)?.id)
+            }
+        },
+        Source::Scratch => {
+            bail!("stage {} is an empty FROM scratch stage: there is no image to keep", cf.stages[s].label())
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -291,6 +331,19 @@ fn read_iid(p: &Path) -> Result<String> {
 
 fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// IDs (as listed, 12 hex or more) of every image in the store.
+fn image_ids(b: &Builder, storage: &StorageOpts) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Img {
+        id: String,
+    }
+    let out = b.run(storage, &["images", "-a", "--json"])?;
+    if out.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(serde_json::from_str::<Vec<Img>>(&out)?.into_iter().map(|i| i.id).collect())
 }
 
 /// The stage images of a build: (tag, stage, image ID) from the builder's image list.

@@ -16,8 +16,10 @@ RUN mkdir -p /out && cat /proc/sys/kernel/random/uuid > /out/stamp
 FROM builder AS tested
 RUN echo tested > /out/tested
 
+FROM tested AS release
+
 FROM ${BASE}
-COPY --from=tested /out/ /app/
+COPY --from=release /out/ /app/
 COPY app.conf /etc/app.conf
 RUN echo ready > /app/ready
 "#;
@@ -115,7 +117,7 @@ fn build_keeps_tags_and_records_every_stage() {
         "vfs",
     ]);
     let listed = String::from_utf8(out.stdout).unwrap();
-    for st in ["builder", "tested", "2"] {
+    for st in ["builder", "tested", "release", "3"] {
         assert!(
             listed.contains(&format!("localhost/ctxsbom-stages/{}:{st}", b.build_id)),
             "{st} missing in:\n{listed}"
@@ -123,7 +125,8 @@ fn build_keeps_tags_and_records_every_stage() {
     }
     let stages = b.record["stages"].as_array().unwrap();
     let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["builder", "tested", "2"]);
+    assert_eq!(names, ["builder", "tested", "release", "3"]);
+    assert_eq!(stages[2]["image"], stages[1]["image"], "a FROM-only stage is its base's image");
     assert_eq!(stages[0]["base"], "localhost/bb");
     assert!(stages[0]["baseDigest"].as_str().unwrap().starts_with("sha256:"));
     assert_eq!(stages[1]["parent"], "builder");
@@ -136,7 +139,7 @@ fn build_keeps_tags_and_records_every_stage() {
     assert_eq!(sha_in_image(&tested_tag, "/out/stamp"), sha_in_image("localhost/built:1", "/app/stamp"));
     assert_eq!(
         origin(&b.prov, "/app/stamp"),
-        (json!({"stage": "builder"}), json!({"stage": "tested", "path": "/out/stamp"}))
+        (json!({"stage": "builder"}), json!({"stage": "release", "path": "/out/stamp"}))
     );
     assert_eq!(file(&b.prov, "/app/stamp").unwrap()["origin"]["evidence"], "content");
     assert_eq!(origin(&b.prov, "/app/tested").0, json!({"stage": "tested"}));
