@@ -34,7 +34,8 @@ struct Built {
 
 fn build(ctx: &Path, name: &str, extra: &[&str]) -> (Output, PathBuf) {
     let s = Store::get();
-    let out = ctx.join(format!("out-{name}"));
+    let out = s.dir.join(format!("out-build-{name}"));
+    let _ = std::fs::remove_dir_all(&out);
     let mut args: Vec<String> = vec!["build".into(), ctx.display().to_string()];
     args.extend(s.storage_args());
     args.extend([

@@ -42,6 +42,8 @@ RUN echo changed >> $APP/mod.txt && echo final > $APP/final && rm /bin/vi
 
 pub struct Multi {
     pub ctx: std::path::PathBuf,
+    /// Where tests write what they make: never inside the build context, which scans read.
+    pub out: std::path::PathBuf,
     pub final_id: String,
     pub stages: Vec<(&'static str, String)>,
     pub prov: Value,
@@ -64,7 +66,9 @@ pub fn multi() -> &'static Multi {
             stages.push((st, s.build(&ctx, &["--layers", "--target", st])));
         }
         let final_id = s.build(&ctx, &["--layers", "-t", "localhost/multi"]);
-        let prov_path = ctx.join("prov.json");
+        let out = s.dir.join("out-multi");
+        std::fs::create_dir_all(&out).unwrap();
+        let prov_path = out.join("prov.json");
         let mut args: Vec<String> = vec!["scan".into(), "containers-storage:localhost/multi".into()];
         for (n, id) in &stages {
             args.push("--stage".into());
@@ -76,7 +80,7 @@ pub fn multi() -> &'static Multi {
         args.extend(["-o".into(), format!("provenance-json={}", prov_path.display())]);
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         s.ctxsbom(&a);
-        Multi { prov: read_json(&prov_path), prov_path, ctx, final_id, stages }
+        Multi { prov: read_json(&prov_path), prov_path, ctx, out, final_id, stages }
     })
 }
 
@@ -317,7 +321,7 @@ fn target_stage_scanned_as_the_final_image() {
     let s = Store::get();
     let base = &m.stages.iter().find(|(n, _)| *n == "base").unwrap().1;
     let builder = &m.stages.iter().find(|(n, _)| *n == "builder").unwrap().1;
-    let out = m.ctx.join("prov-builder.json");
+    let out = m.out.join("prov-builder.json");
     s.ctxsbom(&[
         "scan",
         &format!("containers-storage:{builder}"),

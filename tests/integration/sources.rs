@@ -27,7 +27,7 @@ fn origins(p: &Value) -> BTreeMap<String, (Value, Value, Value)> {
 fn all_transports_and_compressions_agree() {
     let m = multi();
     let s = Store::get();
-    let d = m.ctx.join("exports");
+    let d = m.out.join("exports");
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     let p = |n: &str| d.join(n).display().to_string();

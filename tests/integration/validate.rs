@@ -18,7 +18,7 @@ pub fn run_python(code: &str, args: &[&Path]) -> (bool, String) {
 fn scan_to(format: &str, name: &str) -> PathBuf {
     let m = multi();
     let s = Store::get();
-    let out = m.ctx.join(name);
+    let out = m.out.join(name);
     let mut args: Vec<String> = vec!["scan".into(), "containers-storage:localhost/multi".into()];
     for (n, id) in &m.stages {
         args.push("--stage".into());
@@ -56,7 +56,7 @@ fn provenance_json_matches_its_schema() {
     // The schema is not vacuous: a document missing a required field fails it.
     let mut broken = m.prov.clone();
     broken["files"][0]["origin"].as_object_mut().unwrap().remove("createdIn");
-    let bad = m.ctx.join("broken-prov.json");
+    let bad = m.out.join("broken-prov.json");
     std::fs::write(&bad, serde_json::to_vec(&broken).unwrap()).unwrap();
     let (ok, _) = run_python(SCHEMA_CHECK, &[&schema, &bad]);
     assert!(!ok, "the schema accepted a file record without createdIn");
