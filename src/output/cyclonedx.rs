@@ -74,6 +74,10 @@ pub fn document(p: &Provenance) -> Bom {
     if let Some(b) = &p.build_id {
         meta_props.push(prop("ctxsbom:build-id", b.clone()));
     }
+    if let Some(b) = &p.builder {
+        meta_props.push(prop("ctxsbom:builder", format!("{} {}", b.name, b.version)));
+        meta_props.push(prop("ctxsbom:builder-mode", b.mode.clone()));
+    }
     let mut components = Vec::new();
     for e in &p.external_images {
         components.push(Component {

@@ -217,6 +217,11 @@ pub fn document(p: &Provenance) -> Document {
     if !build_id.is_empty() {
         image_ann.push(("ctxsbom:build-id", build_id.as_str()));
     }
+    let builder = p.builder.as_ref().map(|b| (format!("{} {}", b.name, b.version), b.mode.clone()));
+    if let Some((name, mode)) = &builder {
+        image_ann.push(("ctxsbom:builder", name.as_str()));
+        image_ann.push(("ctxsbom:builder-mode", mode.as_str()));
+    }
     let mut packages = vec![Package {
         spdxid: "SPDXRef-image".into(),
         name: image_name.clone(),

@@ -99,7 +99,33 @@ fn app_context(name: &str) -> PathBuf {
 fn build_keeps_tags_and_records_every_stage() {
     let s = Store::get();
     let ctx = app_context("build");
-    let b = build_ok(&ctx, "one", &["-t", "localhost/built:1"]);
+    let sboms = s.dir.join("sboms-build-one");
+    std::fs::create_dir_all(&sboms).unwrap();
+    let (spdx, cdx) = (sboms.join("s.spdx.json"), sboms.join("s.cdx.json"));
+    let b = build_ok(
+        &ctx,
+        "one",
+        &[
+            "-t",
+            "localhost/built:1",
+            "-o",
+            &format!("spdx-json={}", spdx.display()),
+            "-o",
+            &format!("cyclonedx-json={}", cdx.display()),
+        ],
+    );
+    // The SBOMs name the builder and the mode, and still pass the validators.
+    let ann: Vec<String> = read_json(&spdx)["packages"][0]["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["comment"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ann.iter().any(|c| c.contains("ctxsbom:builder-mode") && c.contains("emulated")), "{ann:?}");
+    let props = read_json(&cdx)["metadata"]["properties"].clone();
+    assert!(props.as_array().unwrap().iter().any(|p| p["name"] == "ctxsbom:builder-mode" && p["value"] == "emulated"));
+    let tool = crate::common::python().parent().unwrap().join("pyspdxtools");
+    assert!(std::process::Command::new(tool).arg("-i").arg(&spdx).status().unwrap().success());
     // Mode and builder are recorded.
     assert_eq!(b.record["builder"]["mode"], "emulated");
     assert_eq!(b.record["builder"]["name"], "buildah");
