@@ -322,7 +322,7 @@ fn context_view(dir: &Path) -> Result<FsView> {
             Ok(e)
         })
         .collect::<Result<_>>()?;
-    let idx = LayerIndex { diff_id: Sha256Digest([0; 32]), entries };
+    let idx = LayerIndex { diff_id: Sha256Digest([0; 32]), entries, captured: Default::default() };
     Ok(FsView::fold(&[Arc::new(idx)]))
 }
 
@@ -354,7 +354,7 @@ fn context_archives(
                 }
                 match std::fs::File::open(&p).map_err(anyhow::Error::from).and_then(layer::index_archive) {
                     Ok(entries) => {
-                        let idx = LayerIndex { diff_id: Sha256Digest([0; 32]), entries };
+                        let idx = LayerIndex { diff_id: Sha256Digest([0; 32]), entries, captured: Default::default() };
                         out.insert(rel, FsView::fold(&[Arc::new(idx)]));
                     }
                     Err(e) => {

@@ -13,7 +13,7 @@ use super::LayerIndex;
 use crate::digest::Sha256Digest;
 
 /// Bumped whenever [`LayerIndex`] or the meaning of its fields changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Stored {
@@ -90,6 +90,7 @@ mod tests {
                 sha256: Some(Sha256Digest::of(b"x")),
                 sha1: Some("00".into()),
             }],
+            captured: Default::default(),
         };
         cache.put(&idx).unwrap();
         assert_eq!(cache.get(&d).unwrap().entries, idx.entries);

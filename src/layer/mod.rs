@@ -9,6 +9,7 @@
 //! digests it is asked to verify. It never writes layer content to disk.
 
 pub mod cache;
+pub mod capture;
 pub mod view;
 
 use std::collections::HashMap;
@@ -74,11 +75,13 @@ pub struct Entry {
     pub sha1: Option<String>,
 }
 
-/// Everything one layer holds, in tar order.
+/// Everything one layer holds, in tar order, and the bytes catalogers need ([`capture`]).
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct LayerIndex {
     pub diff_id: Sha256Digest,
     pub entries: Vec<Entry>,
+    #[serde(default)]
+    pub captured: capture::Captured,
 }
 
 /// What must be verified while streaming a blob.
@@ -93,7 +96,7 @@ pub struct Expect {
 /// Indexes one layer blob, verifying its digests. `what` names the layer in errors.
 pub fn index_blob<R: Read>(raw: R, expect: &Expect, what: &str) -> Result<LayerIndex> {
     let mut outer = HashingReader::new(raw);
-    let (entries, diff_id) = {
+    let ((entries, captured), diff_id) = {
         let mut buffered = BufReader::with_capacity(256 * 1024, &mut outer);
         let head = buffered.fill_buf().with_context(|| format!("reading {what}"))?;
         let decompressed: Box<dyn Read + '_> = if head.starts_with(&[0x1f, 0x8b]) {
@@ -120,7 +123,7 @@ pub fn index_blob<R: Read>(raw: R, expect: &Expect, what: &str) -> Result<LayerI
             bail!("{what}: blob digest mismatch: the manifest says {want}, the blob hashes to {blob}");
         }
     }
-    Ok(LayerIndex { diff_id, entries })
+    Ok(LayerIndex { diff_id, entries, captured })
 }
 
 /// Wraps a buffered stream in the decompressor its first bytes call for (gzip, zstd, or none).
@@ -140,11 +143,13 @@ fn decompress<'r, B: BufRead + 'r>(buffered: B) -> Result<Box<dyn Read + 'r>> {
 /// the build context.
 pub fn index_archive<R: Read>(raw: R) -> Result<Vec<Entry>> {
     let d = decompress(BufReader::new(raw))?;
-    index_tar(d)
+    Ok(index_tar(d)?.0)
 }
 
-/// Reads a plain tar stream and returns its entries. Errors name the offending entry.
-pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
+/// Reads a plain tar stream and returns its entries and captured bytes. Errors name the offending
+/// entry.
+pub fn index_tar<R: Read>(reader: R) -> Result<(Vec<Entry>, capture::Captured)> {
+    let mut captured = capture::Captured::default();
     let mut archive = tar::Archive::new(reader);
     let mut out: Vec<Entry> = Vec::new();
     // Digests of regular files seen so far in this layer, for hard links.
@@ -175,7 +180,29 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
         let mut ent = entry(path.clone(), EntryKind::File, mode, uid, gid);
         match etype {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                let (d, h1, n) = hash_content(&mut e).with_context(|| format!("reading the content of {path}"))?;
+                let size = e.header().size().unwrap_or(0);
+                // The first bytes decide whether an executable is examined.
+                let mut head = Vec::with_capacity(4);
+                (&mut e).take(4).read_to_end(&mut head).with_context(|| format!("reading the content of {path}"))?;
+                let whole = capture::wants_whole(&path, size);
+                let elf = !whole && size <= capture::MAX_ELF && capture::is_elf(&head);
+                let (d, h1, n) = if whole || elf {
+                    let mut bytes = head;
+                    bytes.reserve(size.saturating_sub(4) as usize);
+                    e.read_to_end(&mut bytes).with_context(|| format!("reading the content of {path}"))?;
+                    let digests = hash_content(&bytes[..])?;
+                    if whole {
+                        captured.0.insert(path.clone(), bytes);
+                    } else {
+                        for (key, data) in capture::elf_sections(&bytes) {
+                            captured.0.insert(format!("{path}#{key}"), data);
+                        }
+                    }
+                    digests
+                } else {
+                    hash_content(std::io::Read::chain(&head[..], &mut e))
+                        .with_context(|| format!("reading the content of {path}"))?
+                };
                 seen.insert(path.clone(), (d, h1.clone(), n));
                 ent.size = n;
                 ent.sha256 = Some(d);
@@ -215,7 +242,7 @@ pub fn index_tar<R: Read>(reader: R) -> Result<Vec<Entry>> {
         }
         out.push(ent);
     }
-    Ok(out)
+    Ok((out, captured))
 }
 
 fn entry(path: String, kind: EntryKind, mode: u32, uid: u64, gid: u64) -> Entry {

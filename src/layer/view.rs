@@ -20,13 +20,15 @@ pub struct Node {
 #[derive(Clone, Debug, Default)]
 pub struct FsView {
     nodes: BTreeMap<String, Node>,
+    /// The layers folded, for the bytes they captured.
+    layers: Vec<Arc<LayerIndex>>,
     /// Paths by content digest, built on first use.
     by_digest: OnceLock<HashMap<Sha256Digest, Vec<String>>>,
 }
 
 impl FsView {
     pub fn fold(layers: &[Arc<LayerIndex>]) -> FsView {
-        let mut v = FsView::default();
+        let mut v = FsView { layers: layers.to_vec(), ..Default::default() };
         for (i, l) in layers.iter().enumerate() {
             v.apply(i, l);
         }
@@ -96,6 +98,33 @@ impl FsView {
         let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
         let own = if dir == "/" { None } else { self.nodes.get_key_value(dir) };
         own.into_iter().chain(self.nodes.range(prefix.clone()..).take_while(move |(k, _)| k.starts_with(&prefix)))
+    }
+
+    /// The captured content of `path` as the image has it (see [`super::capture`]), or a piece
+    /// derived from it (`section` such as `go.buildinfo`).
+    pub fn content(&self, path: &str, section: Option<&str>) -> Option<&[u8]> {
+        let node = self.nodes.get(path)?;
+        let key = match section {
+            Some(s) => format!("{path}#{s}"),
+            None => path.to_string(),
+        };
+        self.layers.get(node.layer)?.captured.0.get(&key).map(Vec::as_slice)
+    }
+
+    /// Paths that have captured content (the candidates catalogers look at).
+    pub fn captured_paths(&self) -> impl Iterator<Item = (&str, Option<&str>)> + '_ {
+        self.nodes.iter().flat_map(move |(p, n)| {
+            let layer = self.layers.get(n.layer);
+            let whole = layer.is_some_and(|l| l.captured.0.contains_key(p));
+            let sections: Vec<&str> = ["go.buildinfo", "dep-v0"]
+                .into_iter()
+                .filter(|s| layer.is_some_and(|l| l.captured.0.contains_key(&format!("{p}#{s}"))))
+                .collect();
+            whole
+                .then_some((p.as_str(), None))
+                .into_iter()
+                .chain(sections.into_iter().map(move |s| (p.as_str(), Some(s))))
+        })
     }
 
     /// Follows `path` through symlinks (of its last component, up to 16 hops) to what it names.
