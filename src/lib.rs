@@ -1,6 +1,7 @@
 //! ctxsbom: contextual SBOMs for multi-stage container builds. See ARCHITECTURE.md for the map.
 
 pub mod build;
+pub mod catalog;
 pub mod cli;
 pub mod containerfile;
 pub mod digest;

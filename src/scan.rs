@@ -169,8 +169,20 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
     engine.archives = archives;
     req.progress.note("tracing files");
     let files = engine.trace_all(target);
-    req.progress.done();
     warnings.extend(engine.warnings);
+
+    // Packages: the final image's, and those of every stage and external image, for files that
+    // arrived without their metadata.
+    req.progress.note("cataloging packages");
+    let mut views: Vec<(String, &FsView)> = vec![("final".into(), &final_view.view)];
+    views.extend(stage_views.iter().map(|(s, v)| (format!("stage:{}", cf.stages[*s].label()), &v.view)));
+    views.extend(ext_views.iter().map(|(r, v)| (format!("image:{r}"), &v.view)));
+    let catalogs: HashMap<String, Vec<crate::catalog::Package>> =
+        views.par_iter().map(|(k, v)| (k.clone(), crate::catalog::catalog(v))).collect();
+    let sources: crate::provenance::packages::Catalogs =
+        catalogs.iter().filter(|(k, _)| k.as_str() != "final").map(|(k, v)| (k.clone(), v.as_slice())).collect();
+    let packages = crate::provenance::packages::package_records(&files, &catalogs["final"], &sources);
+    req.progress.done();
 
     let stages = needed
         .iter()
@@ -206,6 +218,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
         stages,
         external_images,
         files,
+        packages,
         warnings,
         tool: ToolInfo { name: "ctxsbom".into(), version: env!("CARGO_PKG_VERSION").into() },
         builder: req.builder.clone(),

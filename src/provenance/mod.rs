@@ -11,6 +11,7 @@
 //! (`scan`); this module only reasons over them, so it is testable on hand-made views.
 
 pub mod model;
+pub mod packages;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -15,6 +15,9 @@ pub struct Provenance {
     #[serde(default)]
     pub external_images: Vec<ExternalImage>,
     pub files: Vec<FileRecord>,
+    /// Packages of the final image, and packages whose files arrived without their metadata.
+    #[serde(default)]
+    pub packages: Vec<PackageRecord>,
     /// Things the analysis could not verify (a stage with no image, an unreadable base, ...).
     #[serde(default)]
     pub warnings: Vec<String>,
@@ -170,4 +173,38 @@ pub struct Hop {
     pub line: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Place>,
+}
+
+/// A package and where it came from.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageRecord {
+    #[serde(flatten)]
+    pub package: crate::catalog::Package,
+    /// False when the final image has files of the package but not its metadata (the package was
+    /// found in the stage or image those files were copied from).
+    pub in_image: bool,
+    pub origin: PackageOrigin,
+    /// For a package not in the image: which of its files arrived, at their final paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arrived: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageOrigin {
+    /// Where most of its files were made.
+    pub created_in: Option<Place>,
+    /// How they arrived in the final image (the stage or image they were copied from).
+    pub copied_from: Option<Place>,
+    /// When its files come from several places: each, with a file count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mixed: Vec<OriginShare>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct OriginShare {
+    pub created_in: Place,
+    pub files: usize,
 }

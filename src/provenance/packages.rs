@@ -1,0 +1,136 @@
+//! Package provenance: a package takes its origin from the files it owns. Beyond the final image's
+//! own databases, files that arrived without their package metadata (a `COPY --from=builder
+//! /usr/bin/jq /usr/bin/jq`) are matched to the package that owns them in the stage or image they
+//! were copied from.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::catalog::Package;
+
+use super::model::{FileRecord, PackageOrigin, PackageRecord, Place};
+
+/// Where to find the packages of a place (a stage or an external image), by its `Place` key.
+pub type Catalogs<'a> = HashMap<String, &'a [Package]>;
+
+/// The key of the stage or image a place names (its path left out).
+pub fn place_key(p: &Place) -> String {
+    if let Some(s) = &p.stage {
+        format!("stage:{s}")
+    } else if let Some(i) = &p.image {
+        format!("image:{i}")
+    } else if let Some(c) = &p.context {
+        format!("context:{c}")
+    } else {
+        String::new()
+    }
+}
+
+fn without_path(p: &Place) -> Place {
+    Place { path: None, ..p.clone() }
+}
+
+/// Shared databases (dpkg's status, apk's installed) say nothing about one package's origin.
+fn shared_db(path: &str) -> bool {
+    matches!(path, "/var/lib/dpkg/status" | "/lib/apk/db/installed")
+}
+
+pub fn package_records(files: &[FileRecord], final_pkgs: &[Package], sources: &Catalogs) -> Vec<PackageRecord> {
+    let by_path: HashMap<&str, &FileRecord> = files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let mut out = Vec::new();
+    let mut owned: HashSet<&str> = HashSet::new();
+    for p in final_pkgs {
+        let present: Vec<&FileRecord> = p
+            .files
+            .iter()
+            .filter(|f| !shared_db(f))
+            .filter_map(|f| by_path.get(f.as_str()).copied())
+            .filter(|f| f.kind != "dir")
+            .collect();
+        owned.extend(p.files.iter().map(String::as_str));
+        let evidence: Vec<&FileRecord> = if present.is_empty() {
+            by_path.get(p.location.as_str()).copied().into_iter().collect()
+        } else {
+            present.clone()
+        };
+        out.push(PackageRecord {
+            package: p.clone(),
+            in_image: true,
+            origin: origin_of(&evidence),
+            arrived: Vec::new(),
+        });
+    }
+    // Files that arrived from elsewhere and no package of the final image owns.
+    let mut found: BTreeMap<(String, String), (Package, Vec<&FileRecord>)> = BTreeMap::new();
+    for f in files {
+        if f.kind == "dir" || owned.contains(f.path.as_str()) {
+            continue;
+        }
+        let Some(from) = &f.origin.copied_from else { continue };
+        let Some(src_path) = from.path.as_deref() else { continue };
+        let Some(pkgs) = sources.get(&place_key(from)) else { continue };
+        for pk in pkgs.iter().filter(|pk| pk.files.iter().any(|x| x == src_path)) {
+            let e = found.entry((place_key(from), pk.purl.clone())).or_insert_with(|| (pk.clone(), Vec::new()));
+            e.1.push(f);
+        }
+    }
+    for ((_, _), (pk, arrived)) in found {
+        let mut origin = origin_of(&arrived);
+        if origin.copied_from.is_none() {
+            origin.copied_from = arrived.first().and_then(|f| f.origin.copied_from.as_ref()).map(without_path);
+        }
+        out.push(PackageRecord {
+            package: pk,
+            in_image: false,
+            origin,
+            arrived: arrived.iter().map(|f| f.path.clone()).collect(),
+        });
+    }
+    out
+}
+
+/// The directory of a relative path (`.` for a top-level name).
+fn dir_of(p: &str) -> String {
+    p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_else(|| ".".into())
+}
+
+/// The longest common directory of two relative directories (`.` when none).
+fn common_dir(a: &str, b: &str) -> String {
+    let common: Vec<&str> = a.split('/').zip(b.split('/')).take_while(|(x, y)| x == y).map(|(x, _)| x).collect();
+    if common.is_empty() {
+        ".".to_string()
+    } else {
+        common.join("/")
+    }
+}
+
+/// The origin most of the files share, and the others when there are several.
+fn origin_of(files: &[&FileRecord]) -> PackageOrigin {
+    let mut groups: Vec<(String, Place, Option<Place>, usize)> = Vec::new();
+    for f in files {
+        let mut created = without_path(&f.origin.created_in);
+        // Context files group as one place: the directory they share.
+        if let Some(c) = &created.context {
+            created.context = Some(dir_of(c));
+        }
+        let key = if created.context.is_some() { "context".to_string() } else { place_key(&created) };
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => {
+                g.3 += 1;
+                if let (Some(a), Some(b)) = (&g.1.context, &created.context) {
+                    g.1.context = Some(common_dir(a, b));
+                }
+            }
+            None => groups.push((key, created, f.origin.copied_from.as_ref().map(without_path), 1)),
+        }
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.3));
+    let Some(first) = groups.first() else {
+        return PackageOrigin { created_in: None, copied_from: None, mixed: Vec::new() };
+    };
+    let mixed = if groups.len() > 1 {
+        groups.iter().map(|g| super::model::OriginShare { created_in: g.1.clone(), files: g.3 }).collect()
+    } else {
+        Vec::new()
+    };
+    PackageOrigin { created_in: Some(first.1.clone()), copied_from: first.2.clone(), mixed }
+}
