@@ -48,7 +48,31 @@ pub struct Component {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hashes: Vec<Hash>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<LicenseChoice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<Property>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+#[derive(Serialize)]
+pub struct LicenseChoice {
+    pub license: License,
+}
+
+#[derive(Serialize)]
+pub struct License {
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct Evidence {
+    pub occurrences: Vec<Occurrence>,
+}
+
+#[derive(Serialize)]
+pub struct Occurrence {
+    pub location: String,
 }
 
 #[derive(Serialize)]

@@ -315,6 +315,8 @@ pub fn document(p: &Provenance) -> Document {
         }
     }
 
+    add_packages(p, &now, &mut packages, &mut rels);
+
     Document {
         spdx_version: "SPDX-2.3",
         data_license: "CC0-1.0",
@@ -345,5 +347,129 @@ mod tests {
             oci_purl("localhost:5000/x", "sha256:cd", None),
             "pkg:oci/x@sha256%3Acd?repository_url=localhost:5000/x"
         );
+    }
+}
+
+/// Packages hang from where they came from, in mobster's shapes: the image CONTAINS what the
+/// final stage added (and what came from the build context); the parent image CONTAINS what was
+/// inherited; a builder base or external image CONTAINS what was copied from it; content a builder
+/// stage made hangs from that stage's own `-intermediate` package, DESCENDANT_OF its base.
+fn add_packages(p: &Provenance, now: &str, packages: &mut Vec<Package>, rels: &mut Vec<Relationship>) {
+    let build_id = p.build_id.clone().unwrap_or_default();
+    let image_ids: std::collections::HashMap<&str, String> =
+        p.external_images.iter().map(|e| (e.reference.as_str(), spdx_id("image", &e.reference))).collect();
+    let final_stage = target_stage(p).unwrap_or_default().to_string();
+    let mut intermediates: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for (n, rec) in p.packages.iter().enumerate() {
+        let id = format!("SPDXRef-Package-{n}-{}", spdx_id("", &rec.package.name).trim_start_matches("SPDXRef--"));
+        let created = rec.origin.created_in.as_ref();
+        let stage = created.and_then(|c| c.stage.clone());
+        let base = match &stage {
+            Some(s) => root_base(p, s),
+            None => created.and_then(|c| c.image.clone()),
+        };
+        let origin = created.map(|c| serde_json::to_string(c).unwrap_or_default()).unwrap_or_else(|| "unknown".into());
+        let mut ann: Vec<(&str, String)> = vec![("ctxsbom:origin", origin)];
+        if let Some(s) = &stage {
+            ann.push(("ctxsbom:stage", s.clone()));
+        }
+        if let Some(b) = &base {
+            ann.push(("ctxsbom:base-image", b.clone()));
+        }
+        if !build_id.is_empty() {
+            ann.push(("ctxsbom:build-id", build_id.clone()));
+        }
+        if !rec.in_image {
+            ann.push(("ctxsbom:arrived-without-metadata", rec.arrived.join(" ")));
+        }
+        if !rec.package.licenses.is_empty() {
+            ann.push(("ctxsbom:declared-licenses", rec.package.licenses.join(" ")));
+        }
+        packages.push(Package {
+            spdxid: id.clone(),
+            name: rec.package.name.clone(),
+            version_info: Some(rec.package.version.clone()),
+            download_location: "NOASSERTION",
+            files_analyzed: false,
+            package_verification_code: None,
+            checksums: Vec::new(),
+            license_concluded: "NOASSERTION",
+            license_declared: "NOASSERTION",
+            copyright_text: "NOASSERTION",
+            external_refs: vec![ExternalRef {
+                reference_category: "PACKAGE-MANAGER",
+                reference_type: "purl",
+                reference_locator: rec.package.purl.clone(),
+            }],
+            primary_package_purpose: None,
+            annotations: ann
+                .iter()
+                .map(|(k, v)| Annotation {
+                    annotator: JSONENCODED,
+                    annotation_date: now.to_string(),
+                    annotation_type: "OTHER",
+                    comment: prop(k, v),
+                })
+                .collect(),
+        });
+        // Who CONTAINS it.
+        let holder = match (created, &stage) {
+            (_, Some(s)) if *s != final_stage => {
+                let entry = intermediates.entry(s.clone()).or_insert_with(|| {
+                    format!("SPDXRef-stage-{}-intermediate", spdx_id("", s).trim_start_matches("SPDXRef--"))
+                });
+                entry.clone()
+            }
+            (Some(c), None) if c.image.is_some() => {
+                image_ids.get(c.image.as_deref().unwrap_or_default()).cloned().unwrap_or_else(|| "SPDXRef-image".into())
+            }
+            _ => "SPDXRef-image".into(),
+        };
+        rels.push(Relationship { spdx_element_id: holder, relationship_type: "CONTAINS", related_spdx_element: id });
+    }
+    for (stage, id) in intermediates {
+        let info = p.stages.iter().find(|s| s.name == stage);
+        let index = info.map(|s| s.index.to_string()).unwrap_or_default();
+        let mut ann = vec![
+            ("konflux:container:is_intermediate_image:for_stage".to_string(), index),
+            ("ctxsbom:stage".to_string(), stage.clone()),
+        ];
+        if !build_id.is_empty() {
+            ann.push(("ctxsbom:build-id".into(), build_id.clone()));
+        }
+        packages.push(Package {
+            spdxid: id.clone(),
+            name: format!("{stage} (intermediate stage)"),
+            version_info: info.and_then(|s| s.image).map(|d| d.to_string()),
+            download_location: "NOASSERTION",
+            files_analyzed: false,
+            package_verification_code: None,
+            checksums: info
+                .and_then(|s| s.image)
+                .map(|d| Checksum { algorithm: "SHA256", checksum_value: d.hex() })
+                .into_iter()
+                .collect(),
+            license_concluded: "NOASSERTION",
+            license_declared: "NOASSERTION",
+            copyright_text: "NOASSERTION",
+            external_refs: Vec::new(),
+            primary_package_purpose: Some("CONTAINER"),
+            annotations: ann
+                .iter()
+                .map(|(k, v)| Annotation {
+                    annotator: JSONENCODED,
+                    annotation_date: now.to_string(),
+                    annotation_type: "OTHER",
+                    comment: prop(k, v),
+                })
+                .collect(),
+        });
+        if let Some(base) = root_base(p, &stage).and_then(|b| image_ids.get(b.as_str()).cloned()) {
+            rels.push(Relationship {
+                spdx_element_id: id,
+                relationship_type: "DESCENDANT_OF",
+                related_spdx_element: base,
+            });
+        }
     }
 }
