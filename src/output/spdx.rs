@@ -333,23 +333,6 @@ pub fn document(p: &Provenance) -> Document {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn oci_purls_like_mobster() {
-        assert_eq!(
-            oci_purl("quay.io/org/App:1.0", "sha256:ab", Some("amd64")),
-            "pkg:oci/app@sha256%3Aab?arch=amd64&repository_url=quay.io/org/App&tag=1.0"
-        );
-        assert_eq!(
-            oci_purl("localhost:5000/x", "sha256:cd", None),
-            "pkg:oci/x@sha256%3Acd?repository_url=localhost:5000/x"
-        );
-    }
-}
-
 /// Packages hang from where they came from, in mobster's shapes: the image CONTAINS what the
 /// final stage added (and what came from the build context); the parent image CONTAINS what was
 /// inherited; a builder base or external image CONTAINS what was copied from it; content a builder
@@ -471,5 +454,22 @@ fn add_packages(p: &Provenance, now: &str, packages: &mut Vec<Package>, rels: &m
                 related_spdx_element: base,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oci_purls_like_mobster() {
+        assert_eq!(
+            oci_purl("quay.io/org/App:1.0", "sha256:ab", Some("amd64")),
+            "pkg:oci/app@sha256%3Aab?arch=amd64&repository_url=quay.io/org/App&tag=1.0"
+        );
+        assert_eq!(
+            oci_purl("localhost:5000/x", "sha256:cd", None),
+            "pkg:oci/x@sha256%3Acd?repository_url=localhost:5000/x"
+        );
     }
 }
