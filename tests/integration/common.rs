@@ -14,6 +14,7 @@ pub struct Store {
 }
 
 static STORE: OnceLock<Store> = OnceLock::new();
+static DEBIAN: OnceLock<String> = OnceLock::new();
 
 fn check(out: Output, what: &str) -> Output {
     if !out.status.success() {
@@ -58,6 +59,66 @@ impl Store {
             .unwrap();
             s.build(&ctx, &["-t", "localhost/tools"]);
             s
+        })
+    }
+
+    /// `localhost/debian:12`: `debootstrap --variant=minbase bookworm` in one layer, made once per
+    /// run (the rootfs tar is kept in the target directory between local runs).
+    pub fn debian(&self) -> &'static str {
+        DEBIAN.get_or_init(|| {
+            assert!(which("debootstrap"), "this test needs debootstrap: run .ci/run, or apt-get install debootstrap");
+            let tar = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("debian-bookworm-minbase.tar");
+            if !tar.exists() {
+                let root = self.dir.join("debian-rootfs");
+                let mirror = std::env::var("MIRROR").ok().unwrap_or_else(mirror);
+                let out = Command::new("debootstrap")
+                    .args(["--variant=minbase", "bookworm"])
+                    .arg(&root)
+                    .arg(&mirror)
+                    .output()
+                    .unwrap();
+                check(out, &format!("debootstrap from {mirror}"));
+                for junk in ["var/cache/apt/archives", "var/lib/apt/lists"] {
+                    let d = root.join(junk);
+                    for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                        if e.path().is_file() {
+                            let _ = std::fs::remove_file(e.path());
+                        }
+                    }
+                }
+                let partial = tar.with_extension("partial");
+                check(
+                    Command::new("tar")
+                        .arg("-C")
+                        .arg(&root)
+                        .args([
+                            "--numeric-owner",
+                            "--exclude=./dev/*",
+                            "--exclude=./proc/*",
+                            "--exclude=./sys/*",
+                            "-cf",
+                        ])
+                        .arg(&partial)
+                        .arg(".")
+                        .output()
+                        .unwrap(),
+                    "tar",
+                );
+                std::fs::rename(&partial, &tar).unwrap();
+                let _ = std::fs::remove_dir_all(&root);
+            }
+            let c = String::from_utf8(self.buildah(&["from", "scratch"]).stdout).unwrap().trim().to_string();
+            self.buildah(&["add", &c, tar.to_str().unwrap(), "/"]);
+            self.buildah(&[
+                "config",
+                "--env",
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "--cmd",
+                "bash",
+                &c,
+            ]);
+            self.buildah(&["commit", "-q", "--rm", &c, "localhost/debian:12"]);
+            "localhost/debian:12".to_string()
         })
     }
 
@@ -152,6 +213,34 @@ impl Store {
         }
         cmd.output().expect("running ctxsbom")
     }
+}
+
+/// The Debian mirror apt is configured with: the source of `bookworm` `main`.
+fn mirror() -> String {
+    let mut found = None;
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir("/etc/apt/sources.list.d").into_iter().flatten().flatten().map(|e| e.path()).collect();
+    files.push(PathBuf::from("/etc/apt/sources.list"));
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        // deb822 stanzas
+        for st in text.split("\n\n") {
+            let get = |k: &str| st.lines().find_map(|l| l.strip_prefix(k)).map(str::trim).unwrap_or_default();
+            if get("Suites:").split_whitespace().any(|x| x == "bookworm")
+                && get("Components:").split_whitespace().any(|x| x == "main")
+            {
+                found = found.or_else(|| get("URIs:").split_whitespace().next().map(String::from));
+            }
+        }
+        // one-line format
+        for l in text.lines() {
+            let w: Vec<&str> = l.split_whitespace().filter(|w| !w.starts_with('[')).collect();
+            if w.len() >= 4 && w[0] == "deb" && w[2] == "bookworm" && w[3..].contains(&"main") {
+                found = found.or_else(|| Some(w[1].to_string()));
+            }
+        }
+    }
+    found.unwrap_or_else(|| "http://deb.debian.org/debian".to_string())
 }
 
 fn rand_suffix() -> String {

@@ -4,6 +4,7 @@
 mod build;
 mod common;
 mod errors;
+mod packages;
 mod provenance;
 mod sources;
 mod validate;
