@@ -77,6 +77,22 @@ pub fn render(p: &Provenance) -> String {
             let _ = writeln!(s, "{:<48} {:>7} {:>11}", k, n, human(*b));
         }
     }
+    if !p.packages.is_empty() {
+        let mut by: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for pk in &p.packages {
+            let k = pk.origin.created_in.as_ref().map(|c| c.describe()).unwrap_or_else(|| "unknown".into());
+            let e = by.entry(k).or_default();
+            if pk.in_image {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+        let _ = writeln!(s, "\n{:<48} {:>9} {:>17}", "PACKAGES CREATED IN", "PACKAGES", "WITHOUT METADATA");
+        for (k, (a, b)) in &by {
+            let _ = writeln!(s, "{:<48} {:>9} {:>17}", k, a + b, b);
+        }
+    }
     for w in &p.warnings {
         let _ = writeln!(s, "\nwarning: {w}");
     }

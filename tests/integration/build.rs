@@ -33,6 +33,15 @@ struct Built {
 }
 
 fn build(ctx: &Path, name: &str, extra: &[&str]) -> (Output, PathBuf) {
+    build_with(ctx, name, extra, true)
+}
+
+/// For a caller that already holds the store exclusively.
+fn build_unlocked(ctx: &Path, name: &str, extra: &[&str]) -> (Output, PathBuf) {
+    build_with(ctx, name, extra, false)
+}
+
+fn build_with(ctx: &Path, name: &str, extra: &[&str], lock: bool) -> (Output, PathBuf) {
     let s = Store::get();
     let out = s.dir.join(format!("out-build-{name}"));
     let _ = std::fs::remove_dir_all(&out);
@@ -54,7 +63,8 @@ fn build(ctx: &Path, name: &str, extra: &[&str]) -> (Output, PathBuf) {
     args.extend(extra.iter().map(|s| s.to_string()));
     std::fs::create_dir_all(&out).unwrap();
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    (s.ctxsbom_raw(&a), out)
+    let o = if lock { s.ctxsbom_raw(&a) } else { s.ctxsbom_unlocked(&a) };
+    (o, out)
 }
 
 fn build_ok(ctx: &Path, name: &str, extra: &[&str]) -> Built {
@@ -184,7 +194,10 @@ fn build_keeps_tags_and_records_every_stage() {
     let st = ["--root", s.root.to_str().unwrap(), "--runroot", s.runroot.to_str().unwrap(), "--storage-driver", "vfs"];
     let mut args = vec!["prune", b.build_id.as_str()];
     args.extend(st);
-    s.ctxsbom(&args);
+    {
+        let _alone = crate::common::exclusive();
+        s.ctxsbom(&args);
+    }
     let mut args = vec!["stages", b.build_id.as_str()];
     args.extend(st);
     assert!(!s.ctxsbom_raw(&args).status.success());
@@ -217,7 +230,10 @@ fn failures_are_clear_and_leave_nothing_behind() {
         "FROM localhost/bb AS one\nRUN echo one > /one\nFROM localhost/bb\nCOPY --from=one /one /one\nRUN exit 3\n",
         &[],
     );
-    let (o, out) = build(&ctx, "fail", &[]);
+    let (o, out) = {
+        let _alone = crate::common::exclusive();
+        build_unlocked(&ctx, "fail", &[])
+    };
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("error: building stage 1"), "{err}");

@@ -14,6 +14,19 @@ pub struct Store {
 }
 
 static STORE: OnceLock<Store> = OnceLock::new();
+/// Builds and scans share the store; removing images waits until nothing else uses it (buildah 1.28
+/// with vfs has been seen to fail a build while another process removed an image).
+static STORE_USE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Holds the store for a removal: nothing builds or scans meanwhile.
+pub fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
+    Store::get();
+    STORE_USE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    STORE_USE.read().unwrap_or_else(|e| e.into_inner())
+}
 static DEBIAN: OnceLock<String> = OnceLock::new();
 
 fn check(out: Output, what: &str) -> Output {
@@ -134,6 +147,7 @@ impl Store {
     }
 
     pub fn buildah(&self, args: &[&str]) -> Output {
+        let _g = shared();
         let out = Command::new("buildah").args(self.storage_args()).args(args).output().expect("running buildah");
         check(out, &format!("buildah {}", args.join(" ")))
     }
@@ -203,6 +217,13 @@ impl Store {
     }
 
     pub fn ctxsbom_raw(&self, args: &[&str]) -> Output {
+        // Removals take the store for themselves (see `exclusive`).
+        let _g = (args.first() != Some(&"prune")).then(shared);
+        self.ctxsbom_unlocked(args)
+    }
+
+    /// For a caller that holds the store exclusively.
+    pub fn ctxsbom_unlocked(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctxsbom"));
         cmd.args(args);
         if args.first() == Some(&"scan") {
