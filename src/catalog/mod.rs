@@ -14,6 +14,7 @@ pub mod golang;
 pub mod npm;
 pub mod purl;
 pub mod python;
+pub mod rpm;
 pub mod rust;
 
 use rayon::prelude::*;
@@ -26,7 +27,7 @@ use crate::layer::view::FsView;
 pub struct Package {
     pub name: String,
     pub version: String,
-    /// `deb`, `apk`, `python`, `npm`, `go-module`, `rust-crate`.
+    /// `deb`, `apk`, `rpm`, `python`, `npm`, `go-module`, `rust-crate`.
     #[serde(rename = "type")]
     pub kind: String,
     pub purl: String,
@@ -93,6 +94,7 @@ pub fn registry() -> Vec<Box<dyn Cataloger>> {
     vec![
         Box::new(dpkg::Dpkg),
         Box::new(apk::Apk),
+        Box::new(rpm::Rpm),
         Box::new(python::Python),
         Box::new(npm::Npm),
         Box::new(golang::GoBinary),

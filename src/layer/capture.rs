@@ -1,7 +1,7 @@
 //! What the layer indexer keeps besides digests: the bytes catalogers need, taken while the layer
 //! streams by, so no cataloger ever re-reads a layer or unpacks an image.
 //!
-//! Whole files: package databases and manifests (dpkg, apk, Python, npm, os-release). Derived
+//! Whole files: package databases and manifests (dpkg, apk, rpm, Python, npm, os-release). Derived
 //! pieces: from ELF executables the `.go.buildinfo` and `.dep-v0` (cargo-auditable) sections, stored
 //! under `<path>#<section>`. Which files qualify is decided by path alone (and, for ELF, by the first
 //! bytes), so the rule is cheap on every entry.
@@ -24,6 +24,7 @@ pub fn wants_whole(path: &str, size: u64) -> bool {
     let name = crate::paths::basename(path);
     let parent = crate::paths::parent(path);
     matches!(path, "/etc/os-release" | "/usr/lib/os-release" | "/var/lib/dpkg/status" | "/lib/apk/db/installed")
+        || crate::catalog::rpm::DBS.iter().any(|(db, _)| *db == path)
         || parent == "/var/lib/dpkg/status.d"
         || (parent == "/var/lib/dpkg/info" && name.ends_with(".list"))
         || (parent.ends_with(".dist-info") && matches!(name, "METADATA" | "RECORD"))

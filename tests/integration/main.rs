@@ -6,5 +6,6 @@ mod common;
 mod errors;
 mod packages;
 mod provenance;
+mod rpm;
 mod sources;
 mod validate;
