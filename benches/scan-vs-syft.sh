@@ -102,6 +102,10 @@ log "timing ($RUNS runs each)"
 cold=$(for _ in $(seq "$RUNS"); do timeit "$REPO/target/release/ctxsbom" "${CTX[@]}" --no-cache -o "provenance-json=$W/p.json" -o "spdx-json=$W/c.spdx.json"; done | median)
 rm -rf "$W/cache"; "$REPO/target/release/ctxsbom" "${CTX[@]}" --cache-dir "$W/cache" -o "provenance-json=$W/p.json" >/dev/null
 warm=$(for _ in $(seq "$RUNS"); do timeit "$REPO/target/release/ctxsbom" "${CTX[@]}" --cache-dir "$W/cache" -o "provenance-json=$W/p.json" -o "spdx-json=$W/c.spdx.json"; done | median)
+# Phases of one warm run (--timings): layer indexing, file tracing, cataloging (5 images' packages).
+phases=$("$REPO/target/release/ctxsbom" "${CTX[@]}" --cache-dir "$W/cache" --timings -o "provenance-json=$W/p.json" 2>&1 >/dev/null | sed -n 's/^ctxsbom: timing: //p')
+cold_phases=$("$REPO/target/release/ctxsbom" "${CTX[@]}" --no-cache --timings -o "provenance-json=$W/p.json" 2>&1 >/dev/null | sed -n 's/^ctxsbom: timing: //p')
+catalog=$(echo "$cold_phases" | awk '/^catalog packages/{print $3}')
 syft=$(for _ in $(seq "$RUNS"); do timeit "$SYFT" scan -q "oci-dir:$E/app" -o "spdx-json=$W/s.spdx.json"; done | median)
 
 files=$(python3 -c "import json;p=json.load(open('$W/p.json'));print(len(p['files']))")
@@ -111,4 +115,8 @@ echo "final image: $files paths, $bytes MiB of file content; 5 images read by ct
 printf 'ctxsbom scan, no cache (final + 3 stages + base):  %6.2f s\n' "$cold"
 printf 'ctxsbom scan, layer cache warm:                    %6.2f s\n' "$warm"
 printf 'syft 1.18.1 scan (final image only):               %6.2f s\n' "$syft"
+pkgs=$(python3 -c "import json;p=json.load(open('$W/p.json'));print(len(p['packages']))")
+printf 'ctxsbom catalog time (%s packages, 5 images):      %6.2f s\n' "$pkgs" "$catalog"
+echo "phases, no cache: $(echo "$cold_phases" | paste -sd ';')"
+echo "phases, warm:     $(echo "$phases" | paste -sd ';')"
 printf 'ratio ctxsbom/syft: %.2f (no cache), %.2f (warm cache)\n' "$(echo "$cold / $syft" | bc -l)" "$(echo "$warm / $syft" | bc -l)"

@@ -106,6 +106,8 @@ pub struct BuildArgs {
     /// the table on stdout and SPDX, CycloneDX and provenance JSON in OUTPUT-DIR.
     #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]")]
     pub outputs: Vec<String>,
+    #[command(flatten)]
+    pub sbom: SbomArgs,
     /// The builder: buildah, podman, or a path [default: buildah, else podman].
     #[arg(long, value_name = "BUILDER")]
     pub builder: Option<String>,
@@ -122,9 +124,42 @@ pub struct BuildArgs {
     /// No progress on stderr (the builder's output still streams).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Print the time each phase took (index layers, trace files, catalog packages) on stderr.
+    #[arg(long)]
+    pub timings: bool,
     /// Extra arguments for the builder's `build`, after `--`.
     #[arg(last = true, value_name = "BUILDER ARGS")]
     pub extra: Vec<String>,
+}
+
+/// What goes into the SBOMs.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SbomArgs {
+    /// Add every regular file, with its SHA-1 and SHA-256, to the SPDX (as files the image
+    /// CONTAINS, origin in the file's comment) and to the CycloneDX (as file components).
+    #[arg(long, help_heading = "SBOM content")]
+    pub spdx_files: bool,
+    /// The name the image will be pushed and pulled by (e.g. quay.io/org/app:1.0), written instead
+    /// of its local name.
+    #[arg(long, value_name = "NAME", help_heading = "SBOM content")]
+    pub image_pullspec: Option<String>,
+    /// Write images named LOCAL... as REMOTE... (a repository prefix); repeatable.
+    #[arg(long, value_name = "LOCAL=REMOTE", help_heading = "SBOM content")]
+    pub pullspec_map: Vec<String>,
+}
+
+impl SbomArgs {
+    pub fn options(&self) -> Result<output::Options> {
+        let mut map = Vec::new();
+        for m in &self.pullspec_map {
+            let (l, r) = m
+                .split_once('=')
+                .filter(|(l, r)| !l.is_empty() && !r.is_empty())
+                .ok_or_else(|| anyhow::anyhow!("--pullspec-map {m:?}: expected LOCAL=REMOTE"))?;
+            map.push((l.to_string(), r.to_string()));
+        }
+        Ok(output::Options { files: self.spdx_files, pullspec: self.image_pullspec.clone(), pullspec_map: map })
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -216,12 +251,17 @@ pub struct ScanArgs {
     #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]")]
     pub outputs: Vec<String>,
     #[command(flatten)]
+    pub sbom: SbomArgs,
+    #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
     pub cache: CacheArgs,
     /// No progress on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Print the time each phase took (index layers, trace files, catalog packages) on stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Args, Debug)]
@@ -345,8 +385,13 @@ fn default_outputs(list: Vec<OutputSpec>) -> Vec<OutputSpec> {
     vec![OutputSpec { format, file: None }]
 }
 
-fn finish(prov: &crate::provenance::model::Provenance, outputs: &[OutputSpec], quiet: bool) -> Result<()> {
-    output::write_all(prov, outputs)?;
+fn finish(
+    prov: &crate::provenance::model::Provenance,
+    outputs: &[OutputSpec],
+    opts: &output::Options,
+    quiet: bool,
+) -> Result<()> {
+    output::write_all(prov, outputs, opts)?;
     let table_on_stdout = outputs.iter().any(|o| o.format == Format::Table && o.file.is_none());
     if !quiet {
         if !table_on_stdout {
@@ -364,8 +409,9 @@ fn finish(prov: &crate::provenance::model::Provenance, outputs: &[OutputSpec], q
 }
 
 fn run_scan(a: ScanArgs) -> Result<()> {
+    let sbom = a.sbom.options()?;
     let outputs = default_outputs(parse_outputs(&a.outputs)?);
-    let progress = Progress::new(a.quiet);
+    let progress = Progress::new(a.quiet).with_timings(a.timings);
     let req = if let Some(rec) = &a.build_record {
         let r = BuildRecord::read(rec)?;
         let given = a.storage.root.is_some() || a.storage.runroot.is_some() || a.storage.storage_driver.is_some();
@@ -405,10 +451,11 @@ fn run_scan(a: ScanArgs) -> Result<()> {
         }
     };
     let prov = scan::scan(&req)?;
-    finish(&prov, &outputs, a.quiet)
+    finish(&prov, &outputs, &sbom, a.quiet)
 }
 
 fn run_build(a: BuildArgs) -> Result<()> {
+    let sbom = a.sbom.options()?;
     let mut outputs = parse_outputs(&a.outputs)?;
     if !a.context.is_dir() {
         bail!("build context {}: not a directory", a.context.display());
@@ -453,9 +500,9 @@ fn run_build(a: BuildArgs) -> Result<()> {
     if let Some(f) = &a.build_id_file {
         output::write_atomic(f, format!("{}\n", record.build_id).as_bytes())?;
     }
-    let req = request_from_record(&record, None, a.cache.cache(), Progress::new(a.quiet));
+    let req = request_from_record(&record, None, a.cache.cache(), Progress::new(a.quiet).with_timings(a.timings));
     let prov = scan::scan(&req).context("the build succeeded, but tracing its files failed")?;
-    finish(&prov, &outputs, a.quiet)?;
+    finish(&prov, &outputs, &sbom, a.quiet)?;
     eprintln!(
         "wrote {} (the build record: `ctxsbom scan --build-record` analyses this build again)",
         record_path.display()

@@ -96,7 +96,9 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
     let mut all: Vec<&Image> = vec![&final_img];
     all.extend(stage_imgs.values());
     all.extend(ext_imgs.values());
+    let t = std::time::Instant::now();
     let layers = layer::index_images(&all, &req.cache, &req.progress)?;
+    req.progress.timed("index layers", t);
     req.progress.done();
     let view_of = |img: &Image| make_view(img, &layers);
     let final_view = view_of(&final_img);
@@ -168,12 +170,15 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
     engine.context = context.as_ref();
     engine.archives = archives;
     req.progress.note("tracing files");
+    let t = std::time::Instant::now();
     let files = engine.trace_all(target);
+    req.progress.timed("trace files", t);
     warnings.extend(engine.warnings);
 
     // Packages: the final image's, and those of every stage and external image, for files that
     // arrived without their metadata.
     req.progress.note("cataloging packages");
+    let t = std::time::Instant::now();
     let mut views: Vec<(String, &FsView)> = vec![("final".into(), &final_view.view)];
     views.extend(stage_views.iter().map(|(s, v)| (format!("stage:{}", cf.stages[*s].label()), &v.view)));
     views.extend(ext_views.iter().map(|(r, v)| (format!("image:{r}"), &v.view)));
@@ -182,6 +187,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
     let sources: crate::provenance::packages::Catalogs =
         catalogs.iter().filter(|(k, _)| k.as_str() != "final").map(|(k, v)| (k.clone(), v.as_slice())).collect();
     let packages = crate::provenance::packages::package_records(&files, &catalogs["final"], &sources);
+    req.progress.timed("catalog packages", t);
     req.progress.done();
 
     let stages = needed

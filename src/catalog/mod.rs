@@ -11,6 +11,7 @@
 pub mod apk;
 pub mod dpkg;
 pub mod golang;
+pub mod java;
 pub mod npm;
 pub mod purl;
 pub mod python;
@@ -27,7 +28,8 @@ use crate::layer::view::FsView;
 pub struct Package {
     pub name: String,
     pub version: String,
-    /// `deb`, `apk`, `rpm`, `python`, `npm`, `go-module`, `rust-crate`.
+    /// `deb`, `apk`, `rpm`, `python`, `npm`, `go-module`, `rust-crate`, `java-archive`,
+    /// `jenkins-plugin`.
     #[serde(rename = "type")]
     pub kind: String,
     pub purl: String,
@@ -99,6 +101,7 @@ pub fn registry() -> Vec<Box<dyn Cataloger>> {
         Box::new(npm::Npm),
         Box::new(golang::GoBinary),
         Box::new(rust::CargoAuditable),
+        Box::new(java::JavaArchive),
     ]
 }
 

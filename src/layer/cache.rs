@@ -13,7 +13,7 @@ use super::LayerIndex;
 use crate::digest::Sha256Digest;
 
 /// Bumped whenever [`LayerIndex`] or the meaning of its fields changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Stored {

@@ -2,8 +2,9 @@
 //! streams by, so no cataloger ever re-reads a layer or unpacks an image.
 //!
 //! Whole files: package databases and manifests (dpkg, apk, rpm, Python, npm, os-release). Derived
-//! pieces: from ELF executables the `.go.buildinfo` and `.dep-v0` (cargo-auditable) sections, stored
-//! under `<path>#<section>`. Which files qualify is decided by path alone (and, for ELF, by the first
+//! pieces, stored under `<path>#<section>`: from ELF executables the `.go.buildinfo` and `.dep-v0`
+//! (cargo-auditable) sections; from Java archives a summary of their manifests and pom.properties
+//! (`#java`, nested archives included). Which files qualify is decided by path alone (and, for ELF, by the first
 //! bytes), so the rule is cheap on every entry.
 
 use std::collections::BTreeMap;
@@ -31,6 +32,19 @@ pub fn wants_whole(path: &str, size: u64) -> bool {
         || (parent.ends_with(".egg-info") && matches!(name, "PKG-INFO" | "installed-files.txt"))
         || (name.ends_with(".egg-info") && !parent.ends_with(".egg-info"))
         || (name == "package.json" && !path.contains("/.") && !parent.ends_with("/test") && !parent.ends_with("/tests"))
+}
+
+/// Derived keys (`<path>#<section>`) the indexer may store.
+pub const SECTIONS: [&str; 3] = ["go.buildinfo", "dep-v0", "java"];
+
+/// True for a Java archive, by name and first bytes (a zip's local file header).
+pub fn is_java(path: &str, head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") && crate::catalog::java::is_java_archive(path)
+}
+
+/// The summary of a Java archive that the Java cataloger reads, as JSON.
+pub fn java_summary(bytes: &[u8]) -> Option<Vec<u8>> {
+    crate::catalog::java::summarize(bytes).and_then(|s| serde_json::to_vec(&s).ok())
 }
 
 /// True for the start of an ELF file.

@@ -186,13 +186,18 @@ pub fn index_tar<R: Read>(reader: R) -> Result<(Vec<Entry>, capture::Captured)> 
                 (&mut e).take(4).read_to_end(&mut head).with_context(|| format!("reading the content of {path}"))?;
                 let whole = capture::wants_whole(&path, size);
                 let elf = !whole && size <= capture::MAX_ELF && capture::is_elf(&head);
-                let (d, h1, n) = if whole || elf {
+                let java = !whole && size <= capture::MAX_ELF && capture::is_java(&path, &head);
+                let (d, h1, n) = if whole || elf || java {
                     let mut bytes = head;
                     bytes.reserve(size.saturating_sub(4) as usize);
                     e.read_to_end(&mut bytes).with_context(|| format!("reading the content of {path}"))?;
                     let digests = hash_content(&bytes[..])?;
                     if whole {
                         captured.0.insert(path.clone(), bytes);
+                    } else if java {
+                        if let Some(summary) = capture::java_summary(&bytes) {
+                            captured.0.insert(format!("{path}#java"), summary);
+                        }
                     } else {
                         for (key, data) in capture::elf_sections(&bytes) {
                             captured.0.insert(format!("{path}#{key}"), data);

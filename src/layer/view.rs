@@ -116,7 +116,7 @@ impl FsView {
         self.nodes.iter().flat_map(move |(p, n)| {
             let layer = self.layers.get(n.layer);
             let whole = layer.is_some_and(|l| l.captured.0.contains_key(p));
-            let sections: Vec<&str> = ["go.buildinfo", "dep-v0"]
+            let sections: Vec<&str> = crate::layer::capture::SECTIONS
                 .into_iter()
                 .filter(|s| layer.is_some_and(|l| l.captured.0.contains_key(&format!("{p}#{s}"))))
                 .collect();

@@ -1,13 +1,18 @@
-//! CycloneDX 1.6 JSON, file level: the image as `metadata.component`, one `container` component per
-//! external image, one `file` component per regular file with SHA-256/SHA-1 and the properties
-//! `ctxsbom:stage`, `ctxsbom:origin`, `ctxsbom:base-image`, `ctxsbom:build-id`.
+//! CycloneDX 1.6 JSON: the image as `metadata.component`; one `container` component per external
+//! image; one `library` component per package with the properties `ctxsbom:stage`,
+//! `ctxsbom:origin`, `ctxsbom:base-image`, `ctxsbom:build-id` and the files it owns (or that
+//! arrived without it) as `evidence.occurrences`; with `--spdx-files`, one `file` component per
+//! regular file. The build is the `formulation`: one formula per stage, with the stage image, its
+//! base, and what it contributed to the final image.
 //!
 //! A typed model of our own: cyclonedx-bom stops at CycloneDX 1.5.
 
 use serde::Serialize;
 
-use super::{root_base, timestamp};
-use crate::provenance::model::Provenance;
+use std::collections::BTreeMap;
+
+use super::{root_base, timestamp, Options};
+use crate::provenance::model::{Place, Provenance};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,6 +23,47 @@ pub struct Bom {
     pub version: u32,
     pub metadata: Metadata,
     pub components: Vec<Component>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub formulation: Vec<Formula>,
+}
+
+/// One stage of the build.
+#[derive(Serialize)]
+pub struct Formula {
+    #[serde(rename = "bom-ref")]
+    pub bom_ref: String,
+    pub components: Vec<Component>,
+    pub workflows: Vec<Workflow>,
+    pub properties: Vec<Property>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workflow {
+    #[serde(rename = "bom-ref")]
+    pub bom_ref: String,
+    pub uid: String,
+    pub name: String,
+    pub description: String,
+    pub task_types: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<Io>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Io>,
+}
+
+/// A workflow input or output: a reference to a component of this document.
+#[derive(Serialize)]
+pub struct Io {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    pub resource: Ref,
+}
+
+#[derive(Serialize)]
+pub struct Ref {
+    #[serde(rename = "ref")]
+    pub reference: String,
 }
 
 #[derive(Serialize)]
@@ -43,6 +89,8 @@ pub struct Component {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -91,9 +139,40 @@ fn prop(n: &str, v: impl Into<String>) -> Property {
     Property { name: n.to_string(), value: v.into() }
 }
 
-pub fn document(p: &Provenance) -> Bom {
+fn image_ref(r: &str) -> String {
+    format!("image:{r}")
+}
+
+fn stage_ref(s: &str) -> String {
+    format!("stage:{s}")
+}
+
+/// `ctxsbom:stage` and `ctxsbom:base-image` of content made in `created`.
+fn place_props(p: &Provenance, created: Option<&Place>) -> Vec<Property> {
+    let mut props = Vec::new();
+    match created {
+        Some(Place { stage: Some(s), .. }) => {
+            props.push(prop("ctxsbom:stage", s.clone()));
+            if let Some(b) = root_base(p, s) {
+                props.push(prop("ctxsbom:base-image", b));
+            }
+        }
+        Some(Place { image: Some(i), .. }) => props.push(prop("ctxsbom:base-image", i.clone())),
+        _ => {}
+    }
+    props.push(prop(
+        "ctxsbom:origin",
+        created.map(|c| serde_json::to_string(c).unwrap_or_default()).unwrap_or_else(|| "unknown".into()),
+    ));
+    if let Some(b) = &p.build_id {
+        props.push(prop("ctxsbom:build-id", b.clone()));
+    }
+    props
+}
+
+pub fn document(p: &Provenance, opts: &Options) -> Bom {
     let arch = p.image.architecture.as_deref();
-    let image_name = p.image.name.clone().unwrap_or_else(|| p.image.reference.clone());
+    let image_name = opts.image_name(p);
     let mut meta_props = vec![];
     if let Some(b) = &p.build_id {
         meta_props.push(prop("ctxsbom:build-id", b.clone()));
@@ -104,46 +183,72 @@ pub fn document(p: &Provenance) -> Bom {
     }
     let mut components = Vec::new();
     for e in &p.external_images {
+        let name = opts.map_ref(&e.reference);
         components.push(Component {
             kind: "container",
-            bom_ref: Some(format!("image:{}", e.reference)),
-            name: e.reference.clone(),
+            bom_ref: Some(image_ref(&e.reference)),
             version: e.digest.map(|d| d.to_string()),
-            purl: e.digest.map(|d| super::spdx::oci_purl(&e.reference, &d.to_string(), arch)),
+            purl: e.digest.map(|d| super::spdx::oci_purl(&name, &d.to_string(), arch)),
+            hashes: e.digest.iter().map(|d| Hash { alg: "SHA-256", content: d.hex() }).collect(),
             properties: e.uses.iter().map(|u| prop("ctxsbom:use", u.clone())).collect(),
+            name,
             ..Default::default()
         });
     }
-    for f in &p.files {
-        let (Some(s256), Some(s1)) = (f.sha256, f.sha1.as_ref()) else {
-            continue;
-        };
-        let o = &f.origin;
-        let mut props = Vec::new();
-        if let Some(s) = &o.created_in.stage {
-            props.push(prop("ctxsbom:stage", s.clone()));
-            if let Some(b) = root_base(p, s) {
-                props.push(prop("ctxsbom:base-image", b));
-            }
-        } else if let Some(i) = &o.created_in.image {
-            props.push(prop("ctxsbom:base-image", i.clone()));
+    // Packages, and which stage made each (for the formulation's outputs).
+    let mut made_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (n, rec) in p.packages.iter().enumerate() {
+        let pk = &rec.package;
+        let bom_ref = format!("package:{n}:{}", pk.purl);
+        let created = rec.origin.created_in.as_ref();
+        if let Some(s) = created.and_then(|c| c.stage.as_ref()) {
+            made_by.entry(s.clone()).or_default().push(bom_ref.clone());
         }
-        props.push(prop("ctxsbom:origin", serde_json::to_string(&o.created_in).unwrap_or_default()));
-        if let Some(c) = &o.copied_from {
+        let mut props = place_props(p, created);
+        if let Some(c) = &rec.origin.copied_from {
             props.push(prop("ctxsbom:copied-from", serde_json::to_string(c).unwrap_or_default()));
         }
-        props.push(prop("ctxsbom:evidence", o.evidence.clone()));
-        if let Some(b) = &p.build_id {
-            props.push(prop("ctxsbom:build-id", b.clone()));
+        for m in &rec.origin.mixed {
+            props.push(prop("ctxsbom:mixed-origin", format!("{} files from {}", m.files, m.created_in.describe())));
         }
+        props.push(prop("ctxsbom:in-image", rec.in_image.to_string()));
+        props.push(prop("ctxsbom:package-type", pk.kind.clone()));
+        props.push(prop("ctxsbom:found-by", pk.found_by.clone()));
+        props.push(prop("ctxsbom:location", pk.location.clone()));
+        let files = if rec.in_image { &pk.files } else { &rec.arrived };
         components.push(Component {
-            kind: "file",
-            bom_ref: Some(format!("file:{}", f.path)),
-            name: f.path.clone(),
-            hashes: vec![Hash { alg: "SHA-256", content: s256.hex() }, Hash { alg: "SHA-1", content: s1.clone() }],
+            kind: "library",
+            bom_ref: Some(bom_ref),
+            name: pk.name.clone(),
+            version: Some(pk.version.clone()),
+            purl: Some(pk.purl.clone()),
+            licenses: pk.licenses.iter().map(|l| LicenseChoice { license: License { name: l.clone() } }).collect(),
             properties: props,
+            evidence: (!files.is_empty())
+                .then(|| Evidence { occurrences: files.iter().map(|f| Occurrence { location: f.clone() }).collect() }),
             ..Default::default()
         });
+    }
+    if opts.files {
+        for f in &p.files {
+            let (Some(s256), Some(s1)) = (f.sha256, f.sha1.as_ref()) else {
+                continue;
+            };
+            let o = &f.origin;
+            let mut props = place_props(p, Some(&o.created_in));
+            if let Some(c) = &o.copied_from {
+                props.push(prop("ctxsbom:copied-from", serde_json::to_string(c).unwrap_or_default()));
+            }
+            props.push(prop("ctxsbom:evidence", o.evidence.clone()));
+            components.push(Component {
+                kind: "file",
+                bom_ref: Some(format!("file:{}", f.path)),
+                name: f.path.clone(),
+                hashes: vec![Hash { alg: "SHA-256", content: s256.hex() }, Hash { alg: "SHA-1", content: s1.clone() }],
+                properties: props,
+                ..Default::default()
+            });
+        }
     }
     Bom {
         bom_format: "CycloneDX",
@@ -172,5 +277,83 @@ pub fn document(p: &Provenance) -> Bom {
             properties: meta_props,
         },
         components,
+        formulation: formulation(p, &made_by),
     }
+}
+
+/// One formula per stage: the stage image as a component, a workflow whose input is the stage's
+/// base (an external image's component, or the parent stage's image) and whose outputs are the
+/// packages the stage made that reached the final image; files and bytes it contributed as
+/// properties.
+fn formulation(p: &Provenance, made_by: &BTreeMap<String, Vec<String>>) -> Vec<Formula> {
+    let mut contributed: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+    for f in &p.files {
+        if let Some(s) = &f.origin.created_in.stage {
+            let c = contributed.entry(s.as_str()).or_default();
+            c.0 += 1;
+            if f.kind == "file" || f.kind == "hardlink" {
+                c.1 += f.size;
+            }
+        }
+    }
+    let build = p.build_id.clone().unwrap_or_else(|| "unknown-build".into());
+    p.stages
+        .iter()
+        .map(|st| {
+            let sref = stage_ref(&st.name);
+            let input = match &st.parent {
+                Some(parent) => Some(stage_ref(parent)),
+                None if st.base.eq_ignore_ascii_case("scratch") => None,
+                None => Some(image_ref(&st.base)),
+            };
+            let (files, bytes) = contributed.get(st.name.as_str()).copied().unwrap_or_default();
+            let packages = made_by.get(&st.name).cloned().unwrap_or_default();
+            let mut props = vec![
+                prop("ctxsbom:stage", st.name.clone()),
+                prop("ctxsbom:stage-index", st.index.to_string()),
+                prop("ctxsbom:base", st.base.clone()),
+                prop("ctxsbom:files-contributed", files.to_string()),
+                prop("ctxsbom:bytes-contributed", bytes.to_string()),
+                prop("ctxsbom:packages-contributed", packages.len().to_string()),
+                prop("ctxsbom:final-stage", st.target.to_string()),
+            ];
+            if let Some(parent) = &st.parent {
+                props.push(prop("ctxsbom:parent-stage", parent.clone()));
+            }
+            if let Some(b) = root_base(p, &st.name) {
+                props.push(prop("ctxsbom:base-image", b));
+            }
+            if let Some(b) = &p.build_id {
+                props.push(prop("ctxsbom:build-id", b.clone()));
+            }
+            let mut outputs: Vec<Io> = vec![Io { kind: Some("artifact"), resource: Ref { reference: sref.clone() } }];
+            outputs.extend(packages.into_iter().map(|r| Io { kind: Some("artifact"), resource: Ref { reference: r } }));
+            Formula {
+                bom_ref: format!("formula:{}", st.name),
+                components: vec![Component {
+                    kind: "container",
+                    bom_ref: Some(sref.clone()),
+                    name: format!("stage {}", st.name),
+                    version: st.image.map(|d| d.to_string()),
+                    description: Some(if st.target {
+                        "the final stage: its image is the built image".to_string()
+                    } else {
+                        format!("intermediate stage {} of build {build}", st.index)
+                    }),
+                    hashes: st.image.iter().map(|d| Hash { alg: "SHA-256", content: d.hex() }).collect(),
+                    ..Default::default()
+                }],
+                workflows: vec![Workflow {
+                    bom_ref: format!("workflow:{}", st.name),
+                    uid: format!("{build}/{}", st.name),
+                    name: format!("build stage {}", st.name),
+                    description: format!("FROM {}", st.base),
+                    task_types: vec!["build"],
+                    inputs: input.into_iter().map(|r| Io { kind: None, resource: Ref { reference: r } }).collect(),
+                    outputs,
+                }],
+                properties: props,
+            }
+        })
+        .collect()
 }

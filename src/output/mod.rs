@@ -5,6 +5,7 @@
 
 pub mod cyclonedx;
 pub mod explain;
+pub mod konflux;
 pub mod spdx;
 pub mod table;
 
@@ -22,14 +23,18 @@ pub enum Format {
     Table,
     SpdxJson,
     CyclonedxJson,
+    CapoJson,
+    BuildprobeYaml,
 }
 
 impl Format {
-    pub const ALL: [(&'static str, Format); 4] = [
+    pub const ALL: [(&'static str, Format); 6] = [
         ("provenance-json", Format::ProvenanceJson),
         ("table", Format::Table),
         ("spdx-json", Format::SpdxJson),
         ("cyclonedx-json", Format::CyclonedxJson),
+        ("capo-json", Format::CapoJson),
+        ("buildprobe-yaml", Format::BuildprobeYaml),
     ];
 }
 
@@ -56,12 +61,54 @@ impl FromStr for OutputSpec {
     }
 }
 
-pub fn render(p: &Provenance, format: Format) -> Result<Vec<u8>> {
+/// What the SBOM writers are asked for besides the provenance.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// File entries with checksums in the SBOMs (`--spdx-files`).
+    pub files: bool,
+    /// The name the image will be pulled by (`--image-pullspec`), instead of its local name.
+    pub pullspec: Option<String>,
+    /// `LOCAL=REMOTE` repository prefixes (`--pullspec-map`), applied to every image name.
+    pub pullspec_map: Vec<(String, String)>,
+}
+
+impl Options {
+    /// An image reference as it should be written: transport dropped, mapped by `--pullspec-map`.
+    pub fn map_ref(&self, r: &str) -> String {
+        let r = r.trim_start_matches("containers-storage:");
+        for (local, remote) in &self.pullspec_map {
+            if let Some(rest) = r.strip_prefix(local.as_str()) {
+                if rest.is_empty() || rest.starts_with([':', '@', '/']) {
+                    return format!("{remote}{rest}");
+                }
+            }
+        }
+        r.to_string()
+    }
+
+    /// The final image's name as it should be written.
+    pub fn image_name(&self, p: &Provenance) -> String {
+        match &self.pullspec {
+            Some(ps) => ps.clone(),
+            None => self.map_ref(p.image.name.as_deref().unwrap_or(&p.image.reference)),
+        }
+    }
+}
+
+pub fn render(p: &Provenance, format: Format, opts: &Options) -> Result<Vec<u8>> {
     let mut out = match format {
         Format::ProvenanceJson => serde_json::to_vec_pretty(p)?,
         Format::Table => table::render(p).into_bytes(),
-        Format::SpdxJson => serde_json::to_vec_pretty(&spdx::document(p))?,
-        Format::CyclonedxJson => serde_json::to_vec_pretty(&cyclonedx::document(p))?,
+        Format::SpdxJson => serde_json::to_vec_pretty(&spdx::document(p, opts))?,
+        Format::CyclonedxJson => serde_json::to_vec_pretty(&cyclonedx::document(p, opts))?,
+        Format::CapoJson => serde_json::to_vec_pretty(&konflux::capo(p, opts))?,
+        Format::BuildprobeYaml => {
+            let (yaml, warnings) = konflux::buildprobe(p, opts);
+            for w in warnings {
+                eprintln!("ctxsbom: warning: {w}");
+            }
+            return Ok(yaml.into_bytes());
+        }
     };
     if format != Format::Table {
         out.push(b'\n');
@@ -70,10 +117,10 @@ pub fn render(p: &Provenance, format: Format) -> Result<Vec<u8>> {
 }
 
 /// Renders every output first, then writes them: a failing format writes nothing.
-pub fn write_all(p: &Provenance, specs: &[OutputSpec]) -> Result<()> {
+pub fn write_all(p: &Provenance, specs: &[OutputSpec], opts: &Options) -> Result<()> {
     let mut rendered = Vec::new();
     for s in specs {
-        rendered.push((s, render(p, s.format)?));
+        rendered.push((s, render(p, s.format, opts)?));
     }
     if rendered.iter().filter(|(s, _)| s.file.is_none()).count() > 1 {
         bail!("several outputs go to stdout: give all but one a file (-o FORMAT=FILE)");
@@ -138,4 +185,18 @@ pub fn timestamp_now() -> String {
 fn rfc3339(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pullspec_map_rewrites_repository_prefixes() {
+        let o =
+            Options { pullspec_map: vec![("localhost/app".into(), "quay.io/org/app".into())], ..Default::default() };
+        assert_eq!(o.map_ref("containers-storage:localhost/app:1"), "quay.io/org/app:1");
+        assert_eq!(o.map_ref("localhost/app@sha256:ab"), "quay.io/org/app@sha256:ab");
+        assert_eq!(o.map_ref("localhost/application:1"), "localhost/application:1");
+    }
 }

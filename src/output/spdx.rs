@@ -1,15 +1,16 @@
 //! SPDX 2.3 JSON, file level, in the shapes Konflux's mobster writes: the image package that the
 //! document DESCRIBES, one package per external image (the final stage's base is DESCENDANT_OF,
 //! builder bases and `COPY --from` images are BUILD_TOOL_OF), `konflux:jsonencoded` annotations on
-//! packages, and every regular file with SHA-1 and SHA-256. Per-file origin goes in the file's
-//! `comment` (mobster breaks on file annotations and on relationships that start from a file).
+//! packages, and with `--spdx-files` every regular file with SHA-1 and SHA-256. Per-file origin goes
+//! in the file's `comment` (mobster breaks on file annotations and on relationships that start from
+//! a file).
 //!
 //! A typed model of our own: spdx-rs writes SPDX 2.2 shapes that fail the 2.3 validators.
 
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 
-use super::{root_base, target_stage, timestamp};
+use super::{root_base, target_stage, timestamp, Options};
 use crate::provenance::model::Provenance;
 
 #[derive(Serialize)]
@@ -144,9 +145,9 @@ fn spdx_id(prefix: &str, s: &str) -> String {
     format!("SPDXRef-{prefix}-{clean}")
 }
 
-pub fn document(p: &Provenance) -> Document {
+pub fn document(p: &Provenance, opts: &Options) -> Document {
     let now = timestamp();
-    let image_name = p.image.name.clone().unwrap_or_else(|| p.image.reference.clone());
+    let image_name = opts.image_name(p);
     let doc_name = format!("{}@{}", split_tag(image_name.trim_start_matches("containers-storage:")).0, p.image.digest);
     let safe: String =
         doc_name.chars().map(|c| if c.is_ascii_alphanumeric() || "./@:_-".contains(c) { c } else { '-' }).collect();
@@ -171,7 +172,7 @@ pub fn document(p: &Provenance) -> Document {
         related_spdx_element: "SPDXRef-image".into(),
     }];
     let mut sha1s = Vec::new();
-    for (n, f) in p.files.iter().enumerate() {
+    for (n, f) in p.files.iter().enumerate().filter(|_| opts.files) {
         let (Some(s256), Some(s1)) = (f.sha256, f.sha1.as_ref()) else {
             continue;
         };
@@ -276,9 +277,10 @@ pub fn document(p: &Provenance) -> Document {
             ann.push(("ctxsbom:build-id".into(), build_id.clone()));
         }
         let pairs: Vec<(&str, &str)> = ann.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let name = opts.map_ref(&e.reference);
         packages.push(Package {
             spdxid: id.clone(),
-            name: e.reference.clone(),
+            name: name.clone(),
             version_info: e.digest.map(|d| d.to_string()),
             download_location: "NOASSERTION",
             files_analyzed: false,
@@ -293,7 +295,7 @@ pub fn document(p: &Provenance) -> Document {
                 .map(|d| ExternalRef {
                     reference_category: "PACKAGE-MANAGER",
                     reference_type: "purl",
-                    reference_locator: oci_purl(&e.reference, &d.to_string(), arch),
+                    reference_locator: oci_purl(&name, &d.to_string(), arch),
                 })
                 .collect(),
             primary_package_purpose: Some("CONTAINER"),

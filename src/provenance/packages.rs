@@ -34,6 +34,12 @@ fn shared_db(path: &str) -> bool {
     matches!(path, "/var/lib/dpkg/status" | "/lib/apk/db/installed")
 }
 
+/// Packages found inside a file (a binary's build info, a Java archive) rather than in a package
+/// manager's records.
+fn embedded(kind: &str) -> bool {
+    matches!(kind, "go-module" | "rust-crate" | "java-archive" | "jenkins-plugin")
+}
+
 pub fn package_records(files: &[FileRecord], final_pkgs: &[Package], sources: &Catalogs) -> Vec<PackageRecord> {
     let by_path: HashMap<&str, &FileRecord> = files.iter().map(|f| (f.path.as_str(), f)).collect();
     let mut out = Vec::new();
@@ -46,7 +52,12 @@ pub fn package_records(files: &[FileRecord], final_pkgs: &[Package], sources: &C
             .filter_map(|f| by_path.get(f.as_str()).copied())
             .filter(|f| f.kind != "dir")
             .collect();
-        owned.extend(p.files.iter().map(String::as_str));
+        // Files a package database of the final image accounts for. A binary's or an archive's own
+        // packages (Go modules, crates, Maven) do not: the jar may still have left its Debian
+        // package behind in the stage it came from.
+        if !embedded(&p.kind) {
+            owned.extend(p.files.iter().map(String::as_str));
+        }
         let evidence: Vec<&FileRecord> = if present.is_empty() {
             by_path.get(p.location.as_str()).copied().into_iter().collect()
         } else {
@@ -107,18 +118,16 @@ fn common_dir(a: &str, b: &str) -> String {
 fn origin_of(files: &[&FileRecord]) -> PackageOrigin {
     let mut groups: Vec<(String, Place, Option<Place>, usize)> = Vec::new();
     for f in files {
-        let mut created = without_path(&f.origin.created_in);
-        // Context files group as one place: the directory they share.
-        if let Some(c) = &created.context {
-            created.context = Some(dir_of(c));
-        }
+        let created = without_path(&f.origin.created_in);
+        // Context files group as one place: the file itself, or the directory several share.
         let key = if created.context.is_some() { "context".to_string() } else { place_key(&created) };
         match groups.iter_mut().find(|g| g.0 == key) {
             Some(g) => {
-                g.3 += 1;
                 if let (Some(a), Some(b)) = (&g.1.context, &created.context) {
-                    g.1.context = Some(common_dir(a, b));
+                    let a = if g.3 == 1 { dir_of(a) } else { a.clone() };
+                    g.1.context = Some(common_dir(&a, &dir_of(b)));
                 }
+                g.3 += 1;
             }
             None => groups.push((key, created, f.origin.copied_from.as_ref().map(without_path), 1)),
         }

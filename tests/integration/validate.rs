@@ -15,7 +15,7 @@ pub fn run_python(code: &str, args: &[&Path]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn scan_to(format: &str, name: &str) -> PathBuf {
+fn scan_to(format: &str, name: &str, extra: &[&str]) -> PathBuf {
     let m = multi();
     let s = Store::get();
     let out = m.out.join(name);
@@ -32,6 +32,7 @@ fn scan_to(format: &str, name: &str) -> PathBuf {
     ]);
     args.extend(["--build-id".into(), "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f".into()]);
     args.extend(["-o".into(), format!("{format}={}", out.display())]);
+    args.extend(extra.iter().map(|x| x.to_string()));
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     s.ctxsbom(&a);
     out
@@ -64,7 +65,7 @@ fn provenance_json_matches_its_schema() {
 
 #[test]
 fn spdx_passes_pyspdxtools_and_has_mobster_shapes() {
-    let out = scan_to("spdx-json", "sbom.spdx.json");
+    let out = scan_to("spdx-json", "sbom.spdx.json", &["--spdx-files"]);
     let tool = python().parent().unwrap().join("pyspdxtools");
     let res = Command::new(&tool).arg("-i").arg(&out).output().expect("running pyspdxtools");
     assert!(
@@ -104,9 +105,13 @@ fn spdx_passes_pyspdxtools_and_has_mobster_shapes() {
     let algs: Vec<&str> =
         stamp["checksums"].as_array().unwrap().iter().map(|c| c["algorithm"].as_str().unwrap()).collect();
     assert_eq!(algs, ["SHA1", "SHA256"]);
+    // Without --spdx-files: packages only.
+    let lean = read_json(&scan_to("spdx-json", "lean.spdx.json", &[]));
+    assert!(lean["files"].as_array().unwrap().is_empty());
+    assert_eq!(lean["packages"].as_array().unwrap().len(), doc["packages"].as_array().unwrap().len());
 }
 
-const CDX_CHECK: &str = r#"
+pub const CDX_CHECK: &str = r#"
 import sys
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
@@ -117,7 +122,7 @@ if err is not None:
 
 #[test]
 fn cyclonedx_passes_the_1_6_schema() {
-    let out = scan_to("cyclonedx-json", "sbom.cdx.json");
+    let out = scan_to("cyclonedx-json", "sbom.cdx.json", &["--spdx-files"]);
     let (ok, text) = run_python(CDX_CHECK, &[&out]);
     assert!(ok, "CycloneDX 1.6 validation failed:\n{text}");
     let doc = read_json(&out);
@@ -131,6 +136,35 @@ fn cyclonedx_passes_the_1_6_schema() {
     assert_eq!(prop("ctxsbom:base-image").unwrap(), "localhost/bb");
     assert_eq!(prop("ctxsbom:build-id").unwrap(), "7d5a3f0e-4c1b-4a9e-9d2f-0a1b2c3d4e5f");
     assert!(prop("ctxsbom:origin").is_some());
+    // The build as the formulation: one formula per stage, with its base and what it contributed.
+    let formulas = doc["formulation"].as_array().unwrap();
+    let stages = multi().prov["stages"].as_array().unwrap();
+    assert_eq!(formulas.len(), stages.len());
+    let builder = formulas.iter().find(|f| f["bom-ref"] == "formula:builder").unwrap();
+    let fprop = |n: &str| {
+        builder["properties"].as_array().unwrap().iter().find(|p| p["name"] == n).map(|p| p["value"].as_str().unwrap())
+    };
+    assert_eq!(fprop("ctxsbom:base-image"), Some("localhost/bb"));
+    let from_builder = multi().prov["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["origin"]["createdIn"]["stage"] == "builder")
+        .count();
+    assert!(from_builder > 0);
+    assert_eq!(fprop("ctxsbom:files-contributed"), Some(from_builder.to_string().as_str()));
+    // Each workflow's input is its base: the parent stage's formula component, or an external image.
+    for st in stages {
+        let f = formulas.iter().find(|f| f["bom-ref"] == format!("formula:{}", st["name"].as_str().unwrap())).unwrap();
+        let input = f["workflows"][0]["inputs"][0]["resource"]["ref"].as_str().unwrap().to_string();
+        match st["parent"].as_str() {
+            Some(parent) => assert_eq!(input, format!("stage:{parent}")),
+            None => {
+                assert_eq!(input, format!("image:{}", st["base"].as_str().unwrap()));
+                assert!(comps.iter().any(|c| c["bom-ref"] == input.as_str()), "{input} is a component");
+            }
+        }
+    }
     // The validator is not vacuous: a broken document fails.
     let bad = out.with_extension("broken.json");
     std::fs::write(

@@ -1,0 +1,230 @@
+//! Konflux's build-step files, so ctxsbom drops in where capo and buildprobe run:
+//! `capo-json` (capo's `builder-metadata.json`, mobster's `--build-metadata-path`) and
+//! `buildprobe-yaml` (mobster 2.2+'s `--metadata-path`).
+//!
+//! Unlike capo, the origins come from ctxsbom's file-level provenance: one origin per package
+//! (mobster keeps the last it sees), `checksums` from the real file hashes, binary-only copies
+//! included, `RUN --mount=type=bind,from=` and cascades through stages followed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{root_base, target_stage, Options};
+use crate::provenance::model::{PackageRecord, Provenance};
+
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct CapoDoc {
+    pub packages: Vec<CapoPackage>,
+}
+
+#[derive(Serialize, Debug, PartialEq, Eq, Clone)]
+pub struct CapoPackage {
+    pub purl: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checksums: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependency_of_purl: Option<String>,
+    pub origin_type: &'static str,
+    pub pullspec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_alias: Option<String>,
+}
+
+/// `repo` without its tag (and without a digest).
+fn strip_tag(r: &str) -> &str {
+    let r = r.split('@').next().unwrap_or(r);
+    match r.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => r,
+    }
+}
+
+/// `repo:tag` as buildprobe writes it (`:latest` when the reference has no tag).
+fn with_tag(r: &str) -> String {
+    let r = r.split('@').next().unwrap_or(r);
+    if strip_tag(r) == r {
+        format!("{r}:latest")
+    } else {
+        r.to_string()
+    }
+}
+
+/// `registry/repo@sha256:<hex>` of an external image, as mobster derives it from the buildprobe
+/// YAML; `None` when its digest is unknown.
+fn pullspec(p: &Provenance, opts: &Options, reference: &str) -> Option<String> {
+    let e = p.external_images.iter().find(|e| e.reference == reference)?;
+    Some(format!("{}@{}", strip_tag(&opts.map_ref(reference)), e.digest?))
+}
+
+/// The origin of one package in capo's terms, or `None` for content mobster attributes otherwise
+/// (the parent image's, the final stage's own, the build context's).
+fn origin(p: &Provenance, opts: &Options, rec: &PackageRecord) -> Option<(&'static str, String, Option<String>)> {
+    let created = rec.origin.created_in.as_ref()?;
+    let final_stage = target_stage(p)?;
+    let copied_stage = rec.origin.copied_from.as_ref().and_then(|c| c.stage.clone());
+    if let Some(s) = &created.stage {
+        if s == final_stage {
+            return None;
+        }
+        // Made by a builder stage's own instructions: intermediate content of its root base.
+        let base = root_base(p, s)?;
+        return Some(("intermediate", pullspec(p, opts, &base)?, Some(s.clone())));
+    }
+    let image = created.image.as_ref()?;
+    let builder_bases: BTreeSet<String> =
+        p.stages.iter().filter(|s| !s.target).filter_map(|s| root_base(p, &s.name)).collect();
+    match copied_stage {
+        // Inherited by a builder stage from its base, then copied.
+        Some(s) if builder_bases.contains(image) => Some(("builder", pullspec(p, opts, image)?, Some(s))),
+        Some(_) => None,
+        None => {
+            let final_base = root_base(p, final_stage);
+            if final_base.as_deref() == Some(image.as_str()) {
+                return None;
+            }
+            let e = p.external_images.iter().find(|e| &e.reference == image)?;
+            e.uses.iter().any(|u| u == "copy" || u == "mount").then_some(())?;
+            Some(("external", pullspec(p, opts, image)?, None))
+        }
+    }
+}
+
+/// The package that a binary's or archive's other packages depend on: the first one cataloged at
+/// the same location (Go's main module, a jar's own package), by index into `p.packages`.
+pub fn dependency_parents(p: &Provenance) -> BTreeMap<usize, usize> {
+    let mut first: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (i, rec) in p.packages.iter().enumerate() {
+        let pk = &rec.package;
+        if !matches!(pk.kind.as_str(), "go-module" | "rust-crate" | "java-archive" | "jenkins-plugin") {
+            continue;
+        }
+        let loc = pk.location.split(':').next().unwrap_or(&pk.location);
+        match first.get(&(pk.found_by.as_str(), loc)) {
+            Some(&m) => {
+                out.insert(i, m);
+            }
+            None => {
+                first.insert((pk.found_by.as_str(), loc), i);
+            }
+        }
+    }
+    out
+}
+
+pub fn capo(p: &Provenance, opts: &Options) -> CapoDoc {
+    let parents = dependency_parents(p);
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for rec in &p.packages {
+        *count.entry(rec.package.purl.as_str()).or_default() += 1;
+    }
+    let digests: BTreeMap<&str, String> =
+        p.files.iter().filter_map(|f| f.sha256.map(|d| (f.path.as_str(), d.to_string()))).collect();
+    let mut seen: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
+    let mut out: Vec<CapoPackage> = Vec::new();
+    for (i, rec) in p.packages.iter().enumerate() {
+        let Some((origin_type, pullspec, stage_alias)) = origin(p, opts, rec) else { continue };
+        let purl = rec.package.purl.clone();
+        let dependency_of_purl = (count[purl.as_str()] > 1)
+            .then(|| parents.get(&i).map(|m| p.packages[*m].package.purl.clone()))
+            .flatten()
+            .filter(|d| *d != purl);
+        let files = if rec.in_image { &rec.package.files } else { &rec.arrived };
+        let mut checksums: Vec<String> = files
+            .iter()
+            .filter_map(|f| digests.get(f.as_str()).cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        checksums.truncate(64);
+        let item = CapoPackage { purl, checksums, dependency_of_purl, origin_type, pullspec, stage_alias };
+        // One origin per package: the first record of a purl wins, the same way every time.
+        match seen.get(&(item.purl.clone(), item.dependency_of_purl.clone())) {
+            Some(_) => continue,
+            None => {
+                seen.insert((item.purl.clone(), item.dependency_of_purl.clone()), out.len());
+                out.push(item);
+            }
+        }
+    }
+    CapoDoc { packages: out }
+}
+
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct ProbeImage {
+    pub pullspec: String,
+    pub digest: String,
+}
+
+/// buildprobe's YAML, in the order and shape mobster's `SBOMMetadata` reads.
+pub fn buildprobe(p: &Provenance, opts: &Options) -> (String, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut y = String::new();
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let entry = |indent: &str, first: &str, i: &ProbeImage| {
+        format!("{first}pullspec: {}\n{indent}digest: {}\n", q(&i.pullspec), q(&i.digest))
+    };
+    let image = ProbeImage { pullspec: with_tag(&opts.image_name(p)), digest: p.image.digest.to_string() };
+    y.push_str("image:\n");
+    y.push_str(&entry("  ", "  ", &image));
+    let ext = |r: &str, warnings: &mut Vec<String>| -> Option<ProbeImage> {
+        let e = p.external_images.iter().find(|e| e.reference == r);
+        match e.and_then(|e| e.digest) {
+            Some(d) => Some(ProbeImage { pullspec: with_tag(&opts.map_ref(r)), digest: d.to_string() }),
+            None => {
+                warnings.push(format!("buildprobe-yaml: no digest for {r}: left out"));
+                None
+            }
+        }
+    };
+    let final_stage = target_stage(p).unwrap_or_default();
+    // FROM scratch (or an unknown base) has no base_image at all: never an empty one.
+    if let Some(b) = root_base(p, final_stage).and_then(|b| ext(&b, &mut warnings)) {
+        y.push_str("base_image:\n");
+        y.push_str(&entry("  ", "  ", &b));
+    }
+    let mut builders: Vec<String> = Vec::new();
+    for s in p.stages.iter().filter(|s| !s.target && s.parent.is_none()) {
+        if let Some(b) = root_base(p, &s.name) {
+            if !builders.contains(&b) {
+                builders.push(b);
+            }
+        }
+    }
+    let list = |name: &str, refs: &[String], y: &mut String, warnings: &mut Vec<String>| {
+        let items: Vec<ProbeImage> = refs.iter().filter_map(|r| ext(r, warnings)).collect();
+        if items.is_empty() {
+            y.push_str(&format!("{name}: []\n"));
+        } else {
+            y.push_str(&format!("{name}:\n"));
+            for i in &items {
+                y.push_str(&entry("    ", "  - ", i));
+            }
+        }
+    };
+    list("builder_base_images", &builders, &mut y, &mut warnings);
+    let extra: Vec<String> = p
+        .external_images
+        .iter()
+        .filter(|e| e.uses.iter().any(|u| u == "copy" || u == "mount"))
+        .filter(|e| !builders.contains(&e.reference))
+        .map(|e| e.reference.clone())
+        .collect();
+    list("extra_images", &extra, &mut y, &mut warnings);
+    (y, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags() {
+        assert_eq!(strip_tag("quay.io/a/b:1.0"), "quay.io/a/b");
+        assert_eq!(strip_tag("localhost:5000/b"), "localhost:5000/b");
+        assert_eq!(strip_tag("quay.io/a/b@sha256:ab"), "quay.io/a/b");
+        assert_eq!(with_tag("localhost:5000/b"), "localhost:5000/b:latest");
+        assert_eq!(with_tag("quay.io/a/b:1"), "quay.io/a/b:1");
+    }
+}
