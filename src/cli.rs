@@ -133,12 +133,22 @@ pub struct BuildArgs {
 }
 
 /// What goes into the SBOMs.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct SbomArgs {
     /// Add every regular file, with its SHA-1 and SHA-256, to the SPDX (as files the image
     /// CONTAINS, origin in the file's comment) and to the CycloneDX (as file components).
     #[arg(long, help_heading = "SBOM content")]
     pub spdx_files: bool,
+    /// The SPDX's shape: `contextual` (packages under the image, its parent, builder and external
+    /// images, and per-stage intermediate packages, as mobster writes them) or `syft` (every package
+    /// under a syft-style root: the input for `mobster generate oci-image --from-syft`, which adds
+    /// the context itself from -o capo-json and -o buildprobe-yaml).
+    #[arg(long, value_name = "SHAPE", default_value = "contextual", value_parser = ["contextual", "syft"], help_heading = "SBOM content")]
+    pub spdx_shape: String,
+    /// The SBOM an `-o intoto` statement carries: spdx (predicateType https://spdx.dev/Document) or
+    /// cyclonedx (https://cyclonedx.org/bom).
+    #[arg(long, value_name = "FORMAT", default_value = "spdx", value_parser = ["spdx", "cyclonedx"], help_heading = "SBOM content")]
+    pub predicate: String,
     /// The name the image will be pushed and pulled by (e.g. quay.io/org/app:1.0), written instead
     /// of its local name.
     #[arg(long, value_name = "NAME", help_heading = "SBOM content")]
@@ -158,7 +168,17 @@ impl SbomArgs {
                 .ok_or_else(|| anyhow::anyhow!("--pullspec-map {m:?}: expected LOCAL=REMOTE"))?;
             map.push((l.to_string(), r.to_string()));
         }
-        Ok(output::Options { files: self.spdx_files, pullspec: self.image_pullspec.clone(), pullspec_map: map })
+        Ok(output::Options {
+            files: self.spdx_files,
+            syft_shape: self.spdx_shape == "syft",
+            pullspec: self.image_pullspec.clone(),
+            pullspec_map: map,
+            predicate: if self.predicate == "cyclonedx" {
+                output::attest::Predicate::Cyclonedx
+            } else {
+                output::attest::Predicate::Spdx
+            },
+        })
     }
 }
 
@@ -247,7 +267,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "ID")]
     pub build_id: Option<String>,
     /// Output format, optionally to a file; repeatable. Formats: table (default on a terminal),
-    /// provenance-json (default otherwise), spdx-json (SPDX 2.3), cyclonedx-json (CycloneDX 1.6).
+    /// provenance-json (default otherwise), spdx-json (SPDX 2.3), cyclonedx-json (CycloneDX 1.6),
+    /// capo-json (Konflux builder-metadata.json), buildprobe-yaml (mobster --metadata-path),
+    /// intoto (in-toto Statement v1 carrying the SBOM), slsa (SLSA Provenance v1 statement),
+    /// graph (Mermaid), graph-dot (Graphviz).
     #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]")]
     pub outputs: Vec<String>,
     #[command(flatten)]
@@ -358,7 +381,7 @@ pub fn request_from_record(
         image_name: r.tags.first().cloned(),
         stages,
         images: Vec::new(),
-        containerfile: r.containerfile.path.clone(),
+        containerfile: Some(r.containerfile.path.clone()),
         context: Some(r.context.clone()),
         build_args: r.build_args.clone().into_iter().collect(),
         target: r.target.clone(),
@@ -370,6 +393,13 @@ pub fn request_from_record(
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default(),
+        }),
+        invocation: Some(crate::provenance::model::Invocation {
+            tags: r.tags.clone(),
+            started: Some(r.started.clone()),
+            finished: Some(r.finished.clone()),
+            stage_tags: r.stages.iter().filter_map(|s| s.tag.clone().map(|t| (s.name.clone(), t))).collect(),
+            ..Default::default()
         }),
         storage,
         cache,
@@ -426,14 +456,15 @@ fn run_scan(a: ScanArgs) -> Result<()> {
         req
     } else {
         let containerfile = match &a.file {
-            Some(f) => f.clone(),
-            None => a
-                .context
-                .as_deref()
-                .and_then(find_containerfile)
-                .or_else(|| find_containerfile(Path::new(".")))
-                .ok_or_else(|| anyhow!("no Containerfile given and none found\nhint: pass -f PATH/TO/Containerfile"))?,
+            Some(f) => Some(f.clone()),
+            None => a.context.as_deref().and_then(find_containerfile).or_else(|| find_containerfile(Path::new("."))),
         };
+        if containerfile.is_none() && !a.stages.is_empty() {
+            bail!("--stage needs the Containerfile the image was built from, and none was found\nhint: pass -f PATH/TO/Containerfile");
+        }
+        if containerfile.is_none() && !a.quiet {
+            eprintln!("ctxsbom: no Containerfile given or found: every file is attributed to the image itself");
+        }
         ScanRequest {
             image: a.image.as_deref().unwrap_or_default().parse()?,
             image_name: None,
@@ -445,6 +476,7 @@ fn run_scan(a: ScanArgs) -> Result<()> {
             target: a.target.clone(),
             build_id: a.build_id.clone(),
             builder: None,
+            invocation: None,
             storage: a.storage.opts(),
             cache: a.cache.cache(),
             progress,

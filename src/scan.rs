@@ -28,19 +28,26 @@ pub struct ScanRequest {
     pub stages: Vec<(String, ImageRef)>,
     /// `--image REF=IMAGE`: an external image (as written in the Containerfile) to image.
     pub images: Vec<(String, ImageRef)>,
-    pub containerfile: PathBuf,
+    /// `None`: the image is read on its own, as if built `FROM scratch` in one stage (what syft
+    /// would see): every file is the image's own.
+    pub containerfile: Option<PathBuf>,
     pub context: Option<PathBuf>,
     pub build_args: HashMap<String, String>,
     pub target: Option<String>,
     pub build_id: Option<String>,
     pub builder: Option<crate::provenance::model::BuilderInfo>,
+    /// What the build record says of the build (times, tags); `scan` fills in the rest.
+    pub invocation: Option<crate::provenance::model::Invocation>,
     pub storage: StorageOpts,
     pub cache: LayerCache,
     pub progress: Progress,
 }
 
 pub fn scan(req: &ScanRequest) -> Result<Provenance> {
-    let cf = Containerfile::parse_file(&req.containerfile, &req.build_args)?;
+    let cf = match &req.containerfile {
+        Some(path) => Containerfile::parse_file(path, &req.build_args)?,
+        None => Containerfile::parse("FROM scratch\n", &req.build_args)?,
+    };
     let target = cf.target_index(req.target.as_deref())?;
     let needed = cf.needed_stages(target);
     let mut warnings = Vec::new();
@@ -228,6 +235,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
         warnings,
         tool: ToolInfo { name: "ctxsbom".into(), version: env!("CARGO_PKG_VERSION").into() },
         builder: req.builder.clone(),
+        invocation: Some(invocation(req)?),
     })
 }
 
@@ -384,4 +392,24 @@ fn context_archives(
         }
     }
     out
+}
+
+/// The build's parameters as far as the request knows them.
+fn invocation(req: &ScanRequest) -> Result<crate::provenance::model::Invocation> {
+    let mut inv = req.invocation.clone().unwrap_or_default();
+    if let Some(path) = &req.containerfile {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        inv.containerfile = Some(path.display().to_string());
+        inv.containerfile_digest = Some(crate::digest::Sha256Digest::of(&bytes));
+    }
+    if inv.context.is_none() {
+        inv.context = req.context.as_ref().map(|c| c.display().to_string());
+    }
+    if inv.build_args.is_empty() {
+        inv.build_args = req.build_args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    }
+    if inv.target.is_none() {
+        inv.target = req.target.clone();
+    }
+    Ok(inv)
 }

@@ -219,6 +219,47 @@ pub fn buildprobe(p: &Provenance, opts: &Options) -> (String, Vec<String>) {
 mod tests {
     use super::*;
 
+    fn prov(final_base: &str) -> Provenance {
+        serde_json::from_value(serde_json::json!({
+            "buildId": null,
+            "image": {"ref": "containers-storage:localhost/app", "name": "localhost/app:1",
+                      "digest": format!("sha256:{}", "a".repeat(64)), "id": format!("sha256:{}", "b".repeat(64))},
+            "stages": [
+                {"index": 0, "name": "builder", "base": "localhost/tools", "parent": null, "image": null},
+                {"index": 1, "name": "1", "base": final_base, "parent": null, "image": null, "target": true}
+            ],
+            "externalImages": [
+                {"ref": "localhost/tools", "digest": format!("sha256:{}", "c".repeat(64)), "uses": ["base"]},
+                {"ref": "localhost/base:9", "digest": format!("sha256:{}", "d".repeat(64)), "uses": ["base"]}
+            ],
+            "files": [], "packages": [], "warnings": [],
+            "tool": {"name": "ctxsbom", "version": "0"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn buildprobe_leaves_out_a_scratch_base_and_maps_names() {
+        let opts =
+            Options { pullspec_map: vec![("localhost".into(), "registry.example.local".into())], ..Default::default() };
+        let (y, w) = buildprobe(&prov("scratch"), &opts);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(!y.contains("base_image:\n"), "{y}");
+        assert!(!y.contains("\"\""), "never an empty string: {y}");
+        assert!(y.starts_with("image:\n  pullspec: \"registry.example.local/app:1\"\n"), "{y}");
+        assert!(
+            y.contains(
+                "builder_base_images:\n  - pullspec: \"registry.example.local/tools:latest\"\n    digest: \"sha256:ccc"
+            ),
+            "{y}"
+        );
+        let (y, _) = buildprobe(&prov("localhost/base:9"), &opts);
+        assert!(
+            y.contains("base_image:\n  pullspec: \"registry.example.local/base:9\"\n  digest: \"sha256:ddd"),
+            "{y}"
+        );
+    }
+
     #[test]
     fn tags() {
         assert_eq!(strip_tag("quay.io/a/b:1.0"), "quay.io/a/b");

@@ -3,8 +3,10 @@
 //! `-o FORMAT[=FILE]` (syft's convention): no `=FILE` writes to stdout. Files are written to a
 //! temporary file in the same directory and renamed, so a failure never leaves half a file.
 
+pub mod attest;
 pub mod cyclonedx;
 pub mod explain;
+pub mod graph;
 pub mod konflux;
 pub mod spdx;
 pub mod table;
@@ -25,16 +27,24 @@ pub enum Format {
     CyclonedxJson,
     CapoJson,
     BuildprobeYaml,
+    Intoto,
+    Slsa,
+    Graph,
+    GraphDot,
 }
 
 impl Format {
-    pub const ALL: [(&'static str, Format); 6] = [
+    pub const ALL: [(&'static str, Format); 10] = [
         ("provenance-json", Format::ProvenanceJson),
         ("table", Format::Table),
         ("spdx-json", Format::SpdxJson),
         ("cyclonedx-json", Format::CyclonedxJson),
         ("capo-json", Format::CapoJson),
         ("buildprobe-yaml", Format::BuildprobeYaml),
+        ("intoto", Format::Intoto),
+        ("slsa", Format::Slsa),
+        ("graph", Format::Graph),
+        ("graph-dot", Format::GraphDot),
     ];
 }
 
@@ -66,10 +76,16 @@ impl FromStr for OutputSpec {
 pub struct Options {
     /// File entries with checksums in the SBOMs (`--spdx-files`).
     pub files: bool,
+    /// SPDX in the shape of syft's image SBOM (`--spdx-shape syft`): every package under the
+    /// root, no image packages of our own; for mobster's `--from-syft`, which adds the context
+    /// itself from `capo-json` and `buildprobe-yaml`.
+    pub syft_shape: bool,
     /// The name the image will be pulled by (`--image-pullspec`), instead of its local name.
     pub pullspec: Option<String>,
     /// `LOCAL=REMOTE` repository prefixes (`--pullspec-map`), applied to every image name.
     pub pullspec_map: Vec<(String, String)>,
+    /// The document an `intoto` statement carries (`--predicate`).
+    pub predicate: attest::Predicate,
 }
 
 impl Options {
@@ -102,6 +118,10 @@ pub fn render(p: &Provenance, format: Format, opts: &Options) -> Result<Vec<u8>>
         Format::SpdxJson => serde_json::to_vec_pretty(&spdx::document(p, opts))?,
         Format::CyclonedxJson => serde_json::to_vec_pretty(&cyclonedx::document(p, opts))?,
         Format::CapoJson => serde_json::to_vec_pretty(&konflux::capo(p, opts))?,
+        Format::Intoto => serde_json::to_vec_pretty(&attest::intoto(p, opts, opts.predicate)?)?,
+        Format::Slsa => serde_json::to_vec_pretty(&attest::slsa(p, opts))?,
+        Format::Graph => return Ok(graph::render(p, graph::Style::Mermaid).into_bytes()),
+        Format::GraphDot => return Ok(graph::render(p, graph::Style::Dot).into_bytes()),
         Format::BuildprobeYaml => {
             let (yaml, warnings) = konflux::buildprobe(p, opts);
             for w in warnings {

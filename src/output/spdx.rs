@@ -139,6 +139,16 @@ fn split_tag(r: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// The image package's SPDXID: `SPDXRef-image`, or in syft's shape syft's root name (which mobster
+/// replaces with its own image package).
+fn root_id(p: &Provenance, opts: &Options) -> String {
+    if opts.syft_shape {
+        spdx_id("DocumentRoot-Image", &opts.image_name(p))
+    } else {
+        "SPDXRef-image".into()
+    }
+}
+
 fn spdx_id(prefix: &str, s: &str) -> String {
     let clean: String =
         s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
@@ -153,6 +163,7 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
         doc_name.chars().map(|c| if c.is_ascii_alphanumeric() || "./@:_-".contains(c) { c } else { '-' }).collect();
     let build_id = p.build_id.clone().unwrap_or_default();
     let final_stage = target_stage(p).unwrap_or_default().to_string();
+    let root = root_id(p, opts);
     let annotate = |pairs: &[(&str, &str)]| -> Vec<Annotation> {
         pairs
             .iter()
@@ -169,7 +180,7 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
     let mut rels = vec![Relationship {
         spdx_element_id: "SPDXRef-DOCUMENT".into(),
         relationship_type: "DESCRIBES",
-        related_spdx_element: "SPDXRef-image".into(),
+        related_spdx_element: root.clone(),
     }];
     let mut sha1s = Vec::new();
     for (n, f) in p.files.iter().enumerate().filter(|_| opts.files) {
@@ -205,7 +216,7 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
             comment: comment.to_string(),
         });
         rels.push(Relationship {
-            spdx_element_id: "SPDXRef-image".into(),
+            spdx_element_id: root.clone(),
             relationship_type: "CONTAINS",
             related_spdx_element: id,
         });
@@ -224,7 +235,7 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
         image_ann.push(("ctxsbom:builder-mode", mode.as_str()));
     }
     let mut packages = vec![Package {
-        spdxid: "SPDXRef-image".into(),
+        spdxid: root.clone(),
         name: image_name.clone(),
         version_info: Some(p.image.digest.to_string()),
         download_location: "NOASSERTION",
@@ -241,13 +252,14 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
             reference_locator: oci_purl(&image_name, &p.image.digest.to_string(), arch),
         }],
         primary_package_purpose: Some("CONTAINER"),
-        annotations: annotate(&image_ann),
+        // mobster drops a syft-style root; annotations on it would dangle.
+        annotations: if opts.syft_shape { Vec::new() } else { annotate(&image_ann) },
     }];
 
     // External images: the final stage's base, builder bases, COPY/mount sources.
     let final_base = target_stage(p).and_then(|s| root_base(p, s));
     let mut builder_idx = 0usize;
-    for e in &p.external_images {
+    for e in p.external_images.iter().filter(|_| !opts.syft_shape) {
         let id = spdx_id("image", &e.reference);
         let mut ann: Vec<(String, String)> = Vec::new();
         let is_parent = final_base.as_deref() == Some(e.reference.as_str());
@@ -317,7 +329,7 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
         }
     }
 
-    add_packages(p, &now, &mut packages, &mut rels);
+    add_packages(p, opts, &now, &mut packages, &mut rels);
 
     Document {
         spdx_version: "SPDX-2.3",
@@ -339,7 +351,8 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
 /// final stage added (and what came from the build context); the parent image CONTAINS what was
 /// inherited; a builder base or external image CONTAINS what was copied from it; content a builder
 /// stage made hangs from that stage's own `-intermediate` package, DESCENDANT_OF its base.
-fn add_packages(p: &Provenance, now: &str, packages: &mut Vec<Package>, rels: &mut Vec<Relationship>) {
+fn add_packages(p: &Provenance, opts: &Options, now: &str, packages: &mut Vec<Package>, rels: &mut Vec<Relationship>) {
+    let root = root_id(p, opts);
     let build_id = p.build_id.clone().unwrap_or_default();
     let image_ids: std::collections::HashMap<&str, String> =
         p.external_images.iter().map(|e| (e.reference.as_str(), spdx_id("image", &e.reference))).collect();
@@ -399,6 +412,7 @@ fn add_packages(p: &Provenance, now: &str, packages: &mut Vec<Package>, rels: &m
         });
         // Who CONTAINS it.
         let holder = match (created, &stage) {
+            _ if opts.syft_shape => root.clone(),
             (_, Some(s)) if *s != final_stage => {
                 let entry = intermediates.entry(s.clone()).or_insert_with(|| {
                     format!("SPDXRef-stage-{}-intermediate", spdx_id("", s).trim_start_matches("SPDXRef--"))
@@ -406,9 +420,9 @@ fn add_packages(p: &Provenance, now: &str, packages: &mut Vec<Package>, rels: &m
                 entry.clone()
             }
             (Some(c), None) if c.image.is_some() => {
-                image_ids.get(c.image.as_deref().unwrap_or_default()).cloned().unwrap_or_else(|| "SPDXRef-image".into())
+                image_ids.get(c.image.as_deref().unwrap_or_default()).cloned().unwrap_or_else(|| root.clone())
             }
-            _ => "SPDXRef-image".into(),
+            _ => root.clone(),
         };
         rels.push(Relationship { spdx_element_id: holder, relationship_type: "CONTAINS", related_spdx_element: id });
     }

@@ -25,6 +25,30 @@ pub struct Provenance {
     /// The builder that made the image, when ctxsbom drove the build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builder: Option<BuilderInfo>,
+    /// How the image was built: the Containerfile, context, arguments, times (what SLSA
+    /// provenance records as parameters and metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation: Option<Invocation>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    /// The Containerfile's path (absolute when ctxsbom ran the build) and the digest of its bytes.
+    pub containerfile: Option<String>,
+    pub containerfile_digest: Option<Sha256Digest>,
+    pub context: Option<String>,
+    #[serde(default)]
+    pub build_args: std::collections::BTreeMap<String, String>,
+    pub target: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// RFC 3339 times of the build, when ctxsbom ran it.
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    /// Stage name to the tag its image was kept under.
+    #[serde(default)]
+    pub stage_tags: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]

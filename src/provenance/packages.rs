@@ -84,7 +84,12 @@ pub fn package_records(files: &[FileRecord], final_pkgs: &[Package], sources: &C
             e.1.push(f);
         }
     }
+    let in_image: HashSet<&str> = final_pkgs.iter().map(|p| p.purl.as_str()).collect();
     for ((_, _), (pk, arrived)) in found {
+        // The same package is in the image with its own metadata (a jar is its Maven package).
+        if in_image.contains(pk.purl.as_str()) {
+            continue;
+        }
         let mut origin = origin_of(&arrived);
         if origin.copied_from.is_none() {
             origin.copied_from = arrived.first().and_then(|f| f.origin.copied_from.as_ref()).map(without_path);

@@ -4,6 +4,7 @@
 mod build;
 mod common;
 mod errors;
+mod konflux;
 mod packages;
 mod provenance;
 mod rpm;

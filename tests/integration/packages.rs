@@ -254,7 +254,7 @@ fn cyclonedx_names_stage_base_and_build_of_each_package() {
     assert!(outs.contains(&jq["bom-ref"].as_str().unwrap()), "{outs:?}");
 }
 
-fn syft() -> PathBuf {
+pub fn syft() -> PathBuf {
     let venv = python().parent().unwrap().parent().unwrap().to_path_buf();
     let found = std::fs::read_dir(venv.join("lib"))
         .into_iter()
