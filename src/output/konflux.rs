@@ -238,6 +238,48 @@ mod tests {
         .unwrap()
     }
 
+    fn record(purl: &str, created: serde_json::Value, copied: serde_json::Value) -> PackageRecord {
+        serde_json::from_value(serde_json::json!({
+            "name": purl, "version": "1", "type": "deb", "purl": purl, "location": "/x", "foundBy": "t",
+            "inImage": true, "origin": {"createdIn": created, "copiedFrom": copied}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn capo_origins_one_per_package() {
+        use serde_json::json;
+        let mut p = prov("localhost/base:9");
+        p.external_images.push(
+            serde_json::from_value(json!({
+                "ref": "localhost/ext:1", "digest": format!("sha256:{}", "e".repeat(64)), "uses": ["copy"]
+            }))
+            .unwrap(),
+        );
+        p.packages = vec![
+            record("pkg:a", json!({"stage": "builder"}), json!({"stage": "builder"})),
+            record("pkg:b", json!({"image": "localhost/tools"}), json!({"stage": "builder"})),
+            record("pkg:c", json!({"image": "localhost/ext:1"}), json!({"image": "localhost/ext:1"})),
+            record("pkg:d", json!({"image": "localhost/base:9"}), json!(null)),
+            record("pkg:e", json!({"stage": "1"}), json!(null)),
+            record("pkg:f", json!({"context": "app"}), json!({"context": "app/x"})),
+            record("pkg:a", json!({"image": "localhost/tools"}), json!({"stage": "builder"})),
+        ];
+        let opts = Options { pullspec_map: vec![("localhost".into(), "quay.io/o".into())], ..Default::default() };
+        let got: Vec<(String, &str, String, Option<String>)> =
+            capo(&p, &opts).packages.into_iter().map(|c| (c.purl, c.origin_type, c.pullspec, c.stage_alias)).collect();
+        let tools = format!("quay.io/o/tools@sha256:{}", "c".repeat(64));
+        assert_eq!(
+            got,
+            vec![
+                ("pkg:a".to_string(), "intermediate", tools.clone(), Some("builder".to_string())),
+                ("pkg:b".to_string(), "builder", tools, Some("builder".to_string())),
+                ("pkg:c".to_string(), "external", format!("quay.io/o/ext@sha256:{}", "e".repeat(64)), None),
+            ],
+            "parent, final-stage and context content are left to mobster's other steps; one origin per purl"
+        );
+    }
+
     #[test]
     fn buildprobe_leaves_out_a_scratch_base_and_maps_names() {
         let opts =

@@ -358,8 +358,20 @@ fn add_packages(p: &Provenance, opts: &Options, now: &str, packages: &mut Vec<Pa
         p.external_images.iter().map(|e| (e.reference.as_str(), spdx_id("image", &e.reference))).collect();
     let final_stage = target_stage(p).unwrap_or_default().to_string();
     let mut intermediates: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let package_id = |n: usize| {
+        format!("SPDXRef-Package-{n}-{}", spdx_id("", &p.packages[n].package.name).trim_start_matches("SPDXRef--"))
+    };
+    // A binary's modules and an archive's nested packages depend on its main package (as syft
+    // says); mobster uses these edges to tell apart packages with the same purl.
+    for (dep, main) in super::konflux::dependency_parents(p) {
+        rels.push(Relationship {
+            spdx_element_id: package_id(dep),
+            relationship_type: "DEPENDENCY_OF",
+            related_spdx_element: package_id(main),
+        });
+    }
     for (n, rec) in p.packages.iter().enumerate() {
-        let id = format!("SPDXRef-Package-{n}-{}", spdx_id("", &rec.package.name).trim_start_matches("SPDXRef--"));
+        let id = package_id(n);
         let created = rec.origin.created_in.as_ref();
         let stage = created.and_then(|c| c.stage.clone());
         let base = match &stage {
