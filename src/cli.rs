@@ -47,6 +47,14 @@ Examples:
   # again, later, from the record `ctxsbom build` wrote
   ctxsbom scan --build-record ctxsbom-out/<build-id>/build-record.json -o cyclonedx-json
 
+  # the files Konflux's mobster reads, with the names the images will be pushed under
+  ctxsbom scan --build-record ctxsbom-out/<build-id>/build-record.json \
+      --pullspec-map localhost=quay.io/org --spdx-shape syft -o spdx-json=sbom-image.json \
+      -o capo-json=builder-metadata.json -o buildprobe-yaml=buildprobe-metadata.yaml
+
+  # a base image on its own (no Containerfile: every file is the image's), e.g. as a parent SBOM
+  ctxsbom scan containers-storage:registry.example.local/base:1 -o spdx-json=base.spdx.json
+
 Image references: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:DIR,
 containers-storage:REF.";
 

@@ -315,3 +315,39 @@ fn graph_shows_stages_bases_and_what_crossed_each_copy() {
     assert!(dot.starts_with("digraph build {") && dot.trim_end().ends_with('}'), "{dot}");
     assert!(dot.contains("nstage_builder -> nstage_1 [label=\"COPY 2 files, 3 packages\"]"), "{dot}");
 }
+
+/// The release job's augmentation (`mobster augment`, minus the cosign download): it must find the
+/// image package by the manifest digest, and rewrite its purls with the public repository and tags.
+#[test]
+fn mobster_release_augmentation_finds_the_image_package() {
+    let p = pkgs();
+    let digest = p.prov["image"]["digest"].as_str().unwrap().to_string();
+    let driver = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/integration/py/mobster_release.py");
+    let out = Command::new(mobster_python())
+        .arg(driver)
+        .arg(&p.spdx)
+        .args([digest.as_str(), "quay.io/org/pkgs", "1.0", "latest"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["name"], format!("quay.io/org/pkgs@{digest}"));
+    let image = doc["packages"].as_array().unwrap().iter().find(|x| x["SPDXID"] == "SPDXRef-image").unwrap();
+    let purls: Vec<&str> =
+        image["externalRefs"].as_array().unwrap().iter().map(|r| r["referenceLocator"].as_str().unwrap()).collect();
+    let hex = digest.trim_start_matches("sha256:");
+    assert_eq!(
+        purls,
+        [
+            format!("pkg:oci/pkgs@sha256%3A{hex}?arch=amd64&repository_url=quay.io/org/pkgs&tag=1.0"),
+            format!("pkg:oci/pkgs@sha256%3A{hex}?arch=amd64&repository_url=quay.io/org/pkgs&tag=latest"),
+        ]
+    );
+    // The contextual graph passes through untouched, and the result is still valid SPDX.
+    assert_eq!(edges(&doc), edges(&read_json(&p.spdx)));
+    let augmented = konflux().dir.join("released.spdx.json");
+    std::fs::write(&augmented, &out.stdout).unwrap();
+    let tool = crate::common::python().parent().unwrap().join("pyspdxtools");
+    let v = Command::new(tool).arg("-i").arg(&augmented).output().unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+}
