@@ -115,7 +115,8 @@ fn prop(name: &str, value: &str) -> String {
     serde_json::json!({ "name": name, "value": value }).to_string()
 }
 
-/// A package URL for an image: `pkg:oci/<name>@sha256%3A<hex>?arch=…&repository_url=…&tag=…`.
+/// A package URL for an image as Konflux writes it: `pkg:oci/<name>@sha256:<hex>?arch=…&repository_url=…&tag=…`
+/// (the colon of the digest left as is, as mobster and its release job spell it).
 pub fn oci_purl(reference: &str, digest: &str, arch: Option<&str>) -> String {
     let r = reference.trim_start_matches("containers-storage:");
     let (repo, tag) = split_tag(r);
@@ -128,7 +129,7 @@ pub fn oci_purl(reference: &str, digest: &str, arch: Option<&str>) -> String {
     if let Some(t) = tag {
         q.push(format!("tag={t}"));
     }
-    format!("pkg:oci/{name}@{}?{}", digest.replace(':', "%3A"), q.join("&"))
+    format!("pkg:oci/{name}@{digest}?{}", q.join("&"))
 }
 
 fn split_tag(r: &str) -> (&str, Option<&str>) {
@@ -493,11 +494,11 @@ mod tests {
     fn oci_purls_like_mobster() {
         assert_eq!(
             oci_purl("quay.io/org/App:1.0", "sha256:ab", Some("amd64")),
-            "pkg:oci/app@sha256%3Aab?arch=amd64&repository_url=quay.io/org/App&tag=1.0"
+            "pkg:oci/app@sha256:ab?arch=amd64&repository_url=quay.io/org/App&tag=1.0"
         );
         assert_eq!(
             oci_purl("localhost:5000/x", "sha256:cd", None),
-            "pkg:oci/x@sha256%3Acd?repository_url=localhost:5000/x"
+            "pkg:oci/x@sha256:cd?repository_url=localhost:5000/x"
         );
     }
 }

@@ -339,8 +339,8 @@ fn mobster_release_augmentation_finds_the_image_package() {
     assert_eq!(
         purls,
         [
-            format!("pkg:oci/pkgs@sha256%3A{hex}?arch=amd64&repository_url=quay.io/org/pkgs&tag=1.0"),
-            format!("pkg:oci/pkgs@sha256%3A{hex}?arch=amd64&repository_url=quay.io/org/pkgs&tag=latest"),
+            format!("pkg:oci/pkgs@sha256:{hex}?arch=amd64&repository_url=quay.io/org/pkgs&tag=1.0"),
+            format!("pkg:oci/pkgs@sha256:{hex}?arch=amd64&repository_url=quay.io/org/pkgs&tag=latest"),
         ]
     );
     // The contextual graph passes through untouched, and the result is still valid SPDX.

@@ -90,7 +90,7 @@ fn spdx_passes_pyspdxtools_and_has_mobster_shapes() {
     let image = &doc["packages"][0];
     assert_eq!(image["primaryPackagePurpose"], "CONTAINER");
     let purl = image["externalRefs"][0]["referenceLocator"].as_str().unwrap();
-    assert!(purl.starts_with("pkg:oci/multi@sha256%3A") && purl.contains("repository_url=localhost/multi"), "{purl}");
+    assert!(purl.starts_with("pkg:oci/multi@sha256:") && purl.contains("repository_url=localhost/multi"), "{purl}");
     // Every regular file of the image, with SHA-1 and SHA-256, and its origin in the comment.
     let prov = &multi().prov;
     let regular =
