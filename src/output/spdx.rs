@@ -111,6 +111,48 @@ pub struct Relationship {
 
 const JSONENCODED: &str = "Tool: konflux:jsonencoded";
 
+impl Package {
+    /// A package with nothing asserted beyond its identity.
+    fn new(spdxid: String, name: String) -> Package {
+        Package {
+            spdxid,
+            name,
+            version_info: None,
+            download_location: "NOASSERTION",
+            files_analyzed: false,
+            package_verification_code: None,
+            checksums: Vec::new(),
+            license_concluded: "NOASSERTION",
+            license_declared: "NOASSERTION",
+            copyright_text: "NOASSERTION",
+            external_refs: Vec::new(),
+            primary_package_purpose: None,
+            annotations: Vec::new(),
+        }
+    }
+}
+
+fn purl_ref(purl: String) -> ExternalRef {
+    ExternalRef { reference_category: "PACKAGE-MANAGER", reference_type: "purl", reference_locator: purl }
+}
+
+fn sha256(d: &crate::digest::Sha256Digest) -> Checksum {
+    Checksum { algorithm: "SHA256", checksum_value: d.hex() }
+}
+
+/// `konflux:jsonencoded` annotations, one per `(name, value)`.
+fn annotations<K: AsRef<str>, V: AsRef<str>>(now: &str, pairs: &[(K, V)]) -> Vec<Annotation> {
+    pairs
+        .iter()
+        .map(|(k, v)| Annotation {
+            annotator: JSONENCODED,
+            annotation_date: now.to_string(),
+            annotation_type: "OTHER",
+            comment: prop(k.as_ref(), v.as_ref()),
+        })
+        .collect()
+}
+
 fn prop(name: &str, value: &str) -> String {
     serde_json::json!({ "name": name, "value": value }).to_string()
 }
@@ -165,17 +207,6 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
     let build_id = p.build_id.clone().unwrap_or_default();
     let final_stage = target_stage(p).unwrap_or_default().to_string();
     let root = root_id(p, opts);
-    let annotate = |pairs: &[(&str, &str)]| -> Vec<Annotation> {
-        pairs
-            .iter()
-            .map(|(n, v)| Annotation {
-                annotator: JSONENCODED,
-                annotation_date: now.clone(),
-                annotation_type: "OTHER",
-                comment: prop(n, v),
-            })
-            .collect()
-    };
 
     let mut files = Vec::new();
     let mut rels = vec![Relationship {
@@ -236,25 +267,16 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
         image_ann.push(("ctxsbom:builder-mode", mode.as_str()));
     }
     let mut packages = vec![Package {
-        spdxid: root.clone(),
-        name: image_name.clone(),
         version_info: Some(p.image.digest.to_string()),
-        download_location: "NOASSERTION",
         files_analyzed: !files.is_empty(),
         package_verification_code: (!files.is_empty())
             .then_some(VerificationCode { package_verification_code_value: code }),
-        checksums: vec![Checksum { algorithm: "SHA256", checksum_value: p.image.digest.hex() }],
-        license_concluded: "NOASSERTION",
-        license_declared: "NOASSERTION",
-        copyright_text: "NOASSERTION",
-        external_refs: vec![ExternalRef {
-            reference_category: "PACKAGE-MANAGER",
-            reference_type: "purl",
-            reference_locator: oci_purl(&image_name, &p.image.digest.to_string(), arch),
-        }],
+        checksums: vec![sha256(&p.image.digest)],
+        external_refs: vec![purl_ref(oci_purl(&image_name, &p.image.digest.to_string(), arch))],
         primary_package_purpose: Some("CONTAINER"),
         // mobster drops a syft-style root; annotations on it would dangle.
-        annotations: if opts.syft_shape { Vec::new() } else { annotate(&image_ann) },
+        annotations: if opts.syft_shape { Vec::new() } else { annotations(&now, &image_ann) },
+        ..Package::new(root.clone(), image_name.clone())
     }];
 
     // External images: the final stage's base, builder bases, COPY/mount sources.
@@ -289,30 +311,14 @@ pub fn document(p: &Provenance, opts: &Options) -> Document {
         if !build_id.is_empty() {
             ann.push(("ctxsbom:build-id".into(), build_id.clone()));
         }
-        let pairs: Vec<(&str, &str)> = ann.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let name = opts.map_ref(&e.reference);
         packages.push(Package {
-            spdxid: id.clone(),
-            name: name.clone(),
             version_info: e.digest.map(|d| d.to_string()),
-            download_location: "NOASSERTION",
-            files_analyzed: false,
-            package_verification_code: None,
-            checksums: e.digest.iter().map(|d| Checksum { algorithm: "SHA256", checksum_value: d.hex() }).collect(),
-            license_concluded: "NOASSERTION",
-            license_declared: "NOASSERTION",
-            copyright_text: "NOASSERTION",
-            external_refs: e
-                .digest
-                .iter()
-                .map(|d| ExternalRef {
-                    reference_category: "PACKAGE-MANAGER",
-                    reference_type: "purl",
-                    reference_locator: oci_purl(&name, &d.to_string(), arch),
-                })
-                .collect(),
+            checksums: e.digest.iter().map(sha256).collect(),
+            external_refs: e.digest.iter().map(|d| purl_ref(oci_purl(&name, &d.to_string(), arch))).collect(),
             primary_package_purpose: Some("CONTAINER"),
-            annotations: annotate(&pairs),
+            annotations: annotations(&now, &ann),
+            ..Package::new(id.clone(), name.clone())
         });
         if is_parent {
             rels.push(Relationship {
@@ -397,31 +403,10 @@ fn add_packages(p: &Provenance, opts: &Options, now: &str, packages: &mut Vec<Pa
             ann.push(("ctxsbom:declared-licenses", rec.package.licenses.join(" ")));
         }
         packages.push(Package {
-            spdxid: id.clone(),
-            name: rec.package.name.clone(),
             version_info: Some(rec.package.version.clone()),
-            download_location: "NOASSERTION",
-            files_analyzed: false,
-            package_verification_code: None,
-            checksums: Vec::new(),
-            license_concluded: "NOASSERTION",
-            license_declared: "NOASSERTION",
-            copyright_text: "NOASSERTION",
-            external_refs: vec![ExternalRef {
-                reference_category: "PACKAGE-MANAGER",
-                reference_type: "purl",
-                reference_locator: rec.package.purl.clone(),
-            }],
-            primary_package_purpose: None,
-            annotations: ann
-                .iter()
-                .map(|(k, v)| Annotation {
-                    annotator: JSONENCODED,
-                    annotation_date: now.to_string(),
-                    annotation_type: "OTHER",
-                    comment: prop(k, v),
-                })
-                .collect(),
+            external_refs: vec![purl_ref(rec.package.purl.clone())],
+            annotations: annotations(now, &ann),
+            ..Package::new(id.clone(), rec.package.name.clone())
         });
         // Who CONTAINS it.
         let holder = match (created, &stage) {
@@ -449,32 +434,13 @@ fn add_packages(p: &Provenance, opts: &Options, now: &str, packages: &mut Vec<Pa
         if !build_id.is_empty() {
             ann.push(("ctxsbom:build-id".into(), build_id.clone()));
         }
+        let image = info.and_then(|s| s.image);
         packages.push(Package {
-            spdxid: id.clone(),
-            name: format!("{stage} (intermediate stage)"),
-            version_info: info.and_then(|s| s.image).map(|d| d.to_string()),
-            download_location: "NOASSERTION",
-            files_analyzed: false,
-            package_verification_code: None,
-            checksums: info
-                .and_then(|s| s.image)
-                .map(|d| Checksum { algorithm: "SHA256", checksum_value: d.hex() })
-                .into_iter()
-                .collect(),
-            license_concluded: "NOASSERTION",
-            license_declared: "NOASSERTION",
-            copyright_text: "NOASSERTION",
-            external_refs: Vec::new(),
+            version_info: image.map(|d| d.to_string()),
+            checksums: image.iter().map(sha256).collect(),
             primary_package_purpose: Some("CONTAINER"),
-            annotations: ann
-                .iter()
-                .map(|(k, v)| Annotation {
-                    annotator: JSONENCODED,
-                    annotation_date: now.to_string(),
-                    annotation_type: "OTHER",
-                    comment: prop(k, v),
-                })
-                .collect(),
+            annotations: annotations(now, &ann),
+            ..Package::new(id.clone(), format!("{stage} (intermediate stage)"))
         });
         if let Some(base) = root_base(p, &stage).and_then(|b| image_ids.get(b.as_str()).cloned()) {
             rels.push(Relationship {
