@@ -23,8 +23,20 @@ pub struct Bom {
     pub version: u32,
     pub metadata: Metadata,
     pub components: Vec<Component>,
+    /// The image depends on the packages in it; a binary's or archive's main package on the
+    /// modules and nested packages it carries.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub formulation: Vec<Formula>,
+}
+
+#[derive(Serialize)]
+pub struct Dependency {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    #[serde(rename = "dependsOn")]
+    pub depends_on: Vec<String>,
 }
 
 /// One stage of the build.
@@ -197,9 +209,23 @@ pub fn document(p: &Provenance, opts: &Options) -> Bom {
     }
     // Packages, and which stage made each (for the formulation's outputs).
     let mut made_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let package_ref = |n: usize| format!("package:{n}:{}", p.packages[n].package.purl);
+    let parents = super::konflux::dependency_parents(p);
+    let mut dependencies = vec![Dependency {
+        reference: "image".into(),
+        depends_on: (0..p.packages.len())
+            .filter(|n| p.packages[*n].in_image && !parents.contains_key(n))
+            .map(package_ref)
+            .collect(),
+    }];
+    let mut children: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (dep, main) in &parents {
+        children.entry(*main).or_default().push(package_ref(*dep));
+    }
+    dependencies.extend(children.into_iter().map(|(m, d)| Dependency { reference: package_ref(m), depends_on: d }));
     for (n, rec) in p.packages.iter().enumerate() {
         let pk = &rec.package;
-        let bom_ref = format!("package:{n}:{}", pk.purl);
+        let bom_ref = package_ref(n);
         let created = rec.origin.created_in.as_ref();
         if let Some(s) = created.and_then(|c| c.stage.as_ref()) {
             made_by.entry(s.clone()).or_default().push(bom_ref.clone());
@@ -277,6 +303,7 @@ pub fn document(p: &Provenance, opts: &Options) -> Bom {
             properties: meta_props,
         },
         components,
+        dependencies,
         formulation: formulation(p, &made_by),
     }
 }

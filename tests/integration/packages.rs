@@ -241,6 +241,20 @@ fn cyclonedx_names_stage_base_and_build_of_each_package() {
     assert_eq!(prop(jq, "ctxsbom:in-image").as_deref(), Some("false"));
     assert_eq!(jq["evidence"]["occurrences"], json!([{"location": "/usr/local/bin/jq"}]));
     assert!(jq["purl"].as_str().unwrap().starts_with("pkg:deb/debian/jq@"));
+    // The dependency graph: the image on its packages, syft's binary on its 180-odd Go modules.
+    let deps = doc["dependencies"].as_array().unwrap();
+    let ref_of = |name: &str| {
+        comps.iter().find(|c| c["name"] == name && c["type"] == "library").unwrap()["bom-ref"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let image = deps.iter().find(|d| d["ref"] == "image").unwrap();
+    assert!(image["dependsOn"].as_array().unwrap().iter().any(|r| *r == ref_of("bash").as_str()));
+    let syft_ref = ref_of("github.com/anchore/syft");
+    let syft =
+        deps.iter().find(|d| d["ref"] == syft_ref.as_str()).expect("the Go binary's main module has dependencies");
+    assert!(syft["dependsOn"].as_array().unwrap().len() > 150);
     // No file components unless asked for.
     assert!(comps.iter().all(|c| c["type"] != "file"));
     // The builder's formula lists jq among its outputs.
