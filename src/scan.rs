@@ -99,6 +99,18 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
         }
     }
 
+    // A stage built FROM an external image starts in that image's WORKDIR, with its ENV: parse
+    // again with them, so relative COPY destinations land where the builder put them.
+    let bases: HashMap<String, crate::containerfile::BaseConfig> = ext_imgs
+        .iter()
+        .filter(|(_, i)| i.base_config != Default::default())
+        .map(|(r, i)| (r.clone(), i.base_config.clone()))
+        .collect();
+    let cf = match &req.containerfile {
+        Some(path) if !bases.is_empty() => Containerfile::parse_file_with_bases(path, &req.build_args, &bases)?,
+        _ => cf,
+    };
+
     // Index every distinct layer once.
     let mut all: Vec<&Image> = vec![&final_img];
     all.extend(stage_imgs.values());

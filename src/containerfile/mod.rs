@@ -7,8 +7,9 @@
 //! destinations resolved against `WORKDIR`, and `RUN --mount=type=bind|cache,from=…`.
 //! Errors name the Containerfile line.
 //!
-//! Not for: running anything or looking at images. Only ENV/ARG/WORKDIR values written in the file
-//! are known here; a base image's own WORKDIR or ENV is the provenance engine's business.
+//! Not for: running anything or looking at images. A base image's own WORKDIR and ENV come in as
+//! [`BaseConfig`]s from whoever read the image (`parse_with_bases`); without them a stage built
+//! FROM an external image starts at `/` with an empty environment.
 
 mod expand;
 mod lex;
@@ -118,13 +119,39 @@ pub enum Source {
     Scratch,
 }
 
+/// What a stage starts with when it is built FROM an external image: the image config's
+/// `WorkingDir` and `Env`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BaseConfig {
+    pub workdir: Option<String>,
+    pub env: Vec<(String, String)>,
+}
+
 impl Containerfile {
     pub fn parse_file(path: &Path, build_args: &HashMap<String, String>) -> Result<Containerfile> {
+        Containerfile::parse_file_with_bases(path, build_args, &HashMap::new())
+    }
+
+    pub fn parse_file_with_bases(
+        path: &Path,
+        build_args: &HashMap<String, String>,
+        bases: &HashMap<String, BaseConfig>,
+    ) -> Result<Containerfile> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Containerfile::parse(&text, build_args).with_context(|| format!("parsing {}", path.display()))
+        Containerfile::parse_with_bases(&text, build_args, bases).with_context(|| format!("parsing {}", path.display()))
     }
 
     pub fn parse(text: &str, build_args: &HashMap<String, String>) -> Result<Containerfile> {
+        Containerfile::parse_with_bases(text, build_args, &HashMap::new())
+    }
+
+    /// Parses with the WORKDIR and ENV that external base images (by the reference the FROM line
+    /// names, ARGs expanded) start their stages with.
+    pub fn parse_with_bases(
+        text: &str,
+        build_args: &HashMap<String, String>,
+        bases: &HashMap<String, BaseConfig>,
+    ) -> Result<Containerfile> {
         let lines = lex::logical_lines(text)?;
         let mut global: HashMap<String, String> = predefined_args();
         let mut stages: Vec<Stage> = Vec::new();
@@ -161,7 +188,18 @@ impl Containerfile {
                 let parent = Containerfile::resolve_in(&stages, index, &base);
                 (env, workdir) = match parent {
                     Source::Stage(p) => stage_env[p].clone(),
-                    _ => (HashMap::new(), "/".to_string()),
+                    _ => match bases.get(&base) {
+                        Some(b) => (
+                            b.env.iter().cloned().collect(),
+                            b.workdir
+                                .as_deref()
+                                .map(|w| paths::resolve("/", w))
+                                .transpose()
+                                .map_err(at)?
+                                .unwrap_or_else(|| "/".into()),
+                        ),
+                        None => (HashMap::new(), "/".to_string()),
+                    },
                 };
                 stages.push(Stage {
                     index,

@@ -130,3 +130,20 @@ fn expansion_forms() {
     assert_eq!(expand("$A-${A}-${B:-d}-${E:-d}-${E-d}-${A:+s}-${B:+s}-\\$A", &v).unwrap(), "1-1-d-d--s--$A");
     assert!(expand("${A", &v).is_err());
 }
+
+#[test]
+fn a_base_images_workdir_and_env_start_its_stages() {
+    let bases: HashMap<String, BaseConfig> = [(
+        "golang:1.22".to_string(),
+        BaseConfig { workdir: Some("/go".into()), env: vec![("GOPATH".into(), "/go".into())] },
+    )]
+    .into();
+    let text = "FROM golang:1.22 AS b\nCOPY . .\nCOPY tool $GOPATH/bin/\nFROM b\nCOPY x y\nFROM other\nCOPY z .\n";
+    let cf = Containerfile::parse_with_bases(text, &HashMap::new(), &bases).unwrap();
+    let dests: Vec<&str> =
+        cf.stages.iter().flat_map(|s| s.instructions.iter().map(|i| copy(i).dest.as_str())).collect();
+    assert_eq!(dests, ["/go", "/go/bin", "/go/y", "/"]);
+    // Without the image's config the same file resolves against `/`.
+    let plain = Containerfile::parse(text, &HashMap::new()).unwrap();
+    assert_eq!(copy(&plain.stages[0].instructions[0]).dest, "/");
+}

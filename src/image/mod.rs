@@ -164,6 +164,8 @@ pub struct Image {
     pub layers: Vec<Layer>,
     pub history: Vec<History>,
     pub labels: BTreeMap<String, String>,
+    /// The config's WORKDIR and ENV, which a stage built FROM this image starts with.
+    pub base_config: crate::containerfile::BaseConfig,
     pub annotations: BTreeMap<String, String>,
     pub architecture: Option<String>,
     pub os: Option<String>,
@@ -285,10 +287,29 @@ struct ConfigDoc {
     history: Vec<History>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 struct ContainerConfig {
     #[serde(rename = "Labels", default)]
     labels: Option<BTreeMap<String, String>>,
+    #[serde(rename = "WorkingDir", default)]
+    working_dir: Option<String>,
+    #[serde(rename = "Env", default)]
+    env: Option<Vec<String>>,
+}
+
+impl ContainerConfig {
+    /// What a stage built FROM this image starts with: its WORKDIR and ENV.
+    fn base_config(&self) -> crate::containerfile::BaseConfig {
+        crate::containerfile::BaseConfig {
+            workdir: self.working_dir.clone().filter(|w| !w.is_empty()),
+            env: self
+                .env
+                .iter()
+                .flatten()
+                .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -384,6 +405,7 @@ fn open_manifest(r: ImageRef, bytes: &[u8], name: Option<String>, blobs: &BlobFn
         id: cfg_digest,
         layers,
         history: cfg.history,
+        base_config: cfg.config.as_ref().map(ContainerConfig::base_config).unwrap_or_default(),
         labels: cfg.config.and_then(|c| c.labels).unwrap_or_default(),
         annotations: m.annotations,
         architecture: cfg.architecture,
@@ -439,6 +461,7 @@ fn open_docker_archive(r: ImageRef, ar: &archive::ArchiveIndex, name: Option<&st
         id: Sha256Digest::of(&cfg_bytes),
         layers,
         history: cfg.history,
+        base_config: cfg.config.as_ref().map(ContainerConfig::base_config).unwrap_or_default(),
         labels: cfg.config.and_then(|c| c.labels).unwrap_or_default(),
         annotations: BTreeMap::new(),
         architecture: cfg.architecture,

@@ -340,3 +340,33 @@ fn target_stage_scanned_as_the_final_image() {
     let names: Vec<&str> = p["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["base", "builder"], "only the stages the target needs");
 }
+
+/// A stage starts in its base image's WORKDIR with its ENV: relative and `$VAR` destinations are
+/// resolved as the builder resolved them.
+#[test]
+fn base_image_workdir_and_env_place_copies() {
+    let s = Store::get();
+    let cf = "FROM localhost/wd-base\nCOPY hello.txt .\nCOPY app.conf $CONF/\n";
+    let ctx = s.context("workdir", cf, &[("hello.txt", "hello\n"), ("app.conf", "x=1\n")]);
+    let base = ctx.join("base.Containerfile");
+    std::fs::write(&base, "FROM localhost/bb\nWORKDIR /srv/app\nENV CONF=/etc/app\n").unwrap();
+    s.build(&ctx, &["-f", base.to_str().unwrap(), "-t", "localhost/wd-base"]);
+    s.build(&ctx, &["-t", "localhost/wd"]);
+    let out = ctx.join("prov.json");
+    s.ctxsbom(&[
+        "scan",
+        "containers-storage:localhost/wd",
+        "-f",
+        ctx.join("Containerfile").to_str().unwrap(),
+        "--context",
+        ctx.to_str().unwrap(),
+        "-o",
+        &format!("provenance-json={}", out.display()),
+    ]);
+    let p = read_json(&out);
+    for (path, src) in [("/srv/app/hello.txt", "hello.txt"), ("/etc/app/app.conf", "app.conf")] {
+        assert_eq!(origin(&p, path), (json!({"context": src}), json!({"context": src})), "{path}");
+        assert_eq!(file(&p, path).unwrap()["origin"]["evidence"], "content", "{path}");
+    }
+    assert_eq!(p["warnings"], json!([]));
+}
