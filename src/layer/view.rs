@@ -111,20 +111,25 @@ impl FsView {
         self.layers.get(node.layer)?.captured.0.get(&key).map(Vec::as_slice)
     }
 
-    /// Paths that have captured content (the candidates catalogers look at).
+    /// Paths that have captured content (the candidates catalogers look at), in path order, with
+    /// the derived section when the content is one. Only content of the layer that last wrote the
+    /// path counts: what an upper layer replaced or deleted is not the image's.
     pub fn captured_paths(&self) -> impl Iterator<Item = (&str, Option<&str>)> + '_ {
-        self.nodes.iter().flat_map(move |(p, n)| {
-            let layer = self.layers.get(n.layer);
-            let whole = layer.is_some_and(|l| l.captured.0.contains_key(p));
-            let sections: Vec<&str> = crate::layer::capture::SECTIONS
-                .into_iter()
-                .filter(|s| layer.is_some_and(|l| l.captured.0.contains_key(&format!("{p}#{s}"))))
-                .collect();
-            whole
-                .then_some((p.as_str(), None))
-                .into_iter()
-                .chain(sections.into_iter().map(move |s| (p.as_str(), Some(s))))
-        })
+        let mut found: Vec<(&str, Option<&str>)> = self
+            .layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| l.captured.0.keys().map(move |k| (i, k.as_str())))
+            .filter_map(|(i, key)| {
+                let (path, section) = match key.rsplit_once('#') {
+                    Some((p, s)) if crate::layer::capture::SECTIONS.contains(&s) => (p, Some(s)),
+                    _ => (key, None),
+                };
+                (self.nodes.get(path)?.layer == i).then_some((path, section))
+            })
+            .collect();
+        found.sort_unstable();
+        found.into_iter()
     }
 
     /// Follows `path` through symlinks (of its last component, up to 16 hops) to what it names.
@@ -174,6 +179,20 @@ mod tests {
     fn layer(tar: Vec<u8>) -> Arc<LayerIndex> {
         let e = Expect { diff_id: Sha256Digest::of(&tar), blob_digest: None };
         Arc::new(index_blob(&tar[..], &e, "t").unwrap())
+    }
+
+    #[test]
+    fn captured_paths_are_the_last_writers_only() {
+        let l0 = TarMaker::new()
+            .file("var/lib/dpkg/status", b"Package: a\n")
+            .file("lib/apk/db/installed", b"P:old\n")
+            .finish();
+        // The upper layer deletes dpkg's status and rewrites apk's database.
+        let l1 = TarMaker::new().file("var/lib/dpkg/.wh.status", b"").file("lib/apk/db/installed", b"P:new\n").finish();
+        let v = FsView::fold(&[layer(l0), layer(l1)]);
+        let got: Vec<(&str, Option<&str>)> = v.captured_paths().collect();
+        assert_eq!(got, [("/lib/apk/db/installed", None)]);
+        assert_eq!(v.content("/lib/apk/db/installed", None), Some(&b"P:new\n"[..]));
     }
 
     #[test]
