@@ -44,10 +44,19 @@ pub struct ScanRequest {
 }
 
 pub fn scan(req: &ScanRequest) -> Result<Provenance> {
-    let cf = match &req.containerfile {
-        Some(path) => Containerfile::parse_file(path, &req.build_args)?,
-        None => Containerfile::parse("FROM scratch\n", &req.build_args)?,
+    // Read once: parsed now, parsed again with the base images' configs, and hashed.
+    let cf_text = match &req.containerfile {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?),
+        None => None,
     };
+    let parse = |bases: &HashMap<String, crate::containerfile::BaseConfig>| {
+        let text = cf_text.as_deref().unwrap_or("FROM scratch\n");
+        Containerfile::parse_with_bases(text, &req.build_args, bases).with_context(|| match &req.containerfile {
+            Some(path) => format!("parsing {}", path.display()),
+            None => "parsing the stand-in Containerfile".into(),
+        })
+    };
+    let cf = parse(&HashMap::new())?;
     let target = cf.target_index(req.target.as_deref())?;
     let needed = cf.needed_stages(target);
     let mut warnings = Vec::new();
@@ -106,10 +115,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
         .filter(|(_, i)| i.base_config != Default::default())
         .map(|(r, i)| (r.clone(), i.base_config.clone()))
         .collect();
-    let cf = match &req.containerfile {
-        Some(path) if !bases.is_empty() => Containerfile::parse_file_with_bases(path, &req.build_args, &bases)?,
-        _ => cf,
-    };
+    let cf = if bases.is_empty() { cf } else { parse(&bases)? };
 
     // Index every distinct layer once.
     let mut all: Vec<&Image> = vec![&final_img];
@@ -247,7 +253,7 @@ pub fn scan(req: &ScanRequest) -> Result<Provenance> {
         warnings,
         tool: ToolInfo { name: "ctxsbom".into(), version: env!("CARGO_PKG_VERSION").into() },
         builder: req.builder.clone(),
-        invocation: Some(invocation(req)?),
+        invocation: Some(invocation(req, cf_text.as_deref())),
     })
 }
 
@@ -407,12 +413,11 @@ fn context_archives(
 }
 
 /// The build's parameters as far as the request knows them.
-fn invocation(req: &ScanRequest) -> Result<crate::provenance::model::Invocation> {
+fn invocation(req: &ScanRequest, cf_text: Option<&str>) -> crate::provenance::model::Invocation {
     let mut inv = req.invocation.clone().unwrap_or_default();
-    if let Some(path) = &req.containerfile {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if let (Some(path), Some(text)) = (&req.containerfile, cf_text) {
         inv.containerfile = Some(path.display().to_string());
-        inv.containerfile_digest = Some(crate::digest::Sha256Digest::of(&bytes));
+        inv.containerfile_digest = Some(crate::digest::Sha256Digest::of(text.as_bytes()));
     }
     if inv.context.is_none() {
         inv.context = req.context.as_ref().map(|c| c.display().to_string());
@@ -423,5 +428,5 @@ fn invocation(req: &ScanRequest) -> Result<crate::provenance::model::Invocation>
     if inv.target.is_none() {
         inv.target = req.target.clone();
     }
-    Ok(inv)
+    inv
 }

@@ -57,7 +57,10 @@ pub fn stage_tag(build_id: &str, stage: &str) -> String {
 pub fn build(req: &BuildRequest) -> Result<BuildRecord> {
     let started = crate::output::timestamp_now();
     let args: HashMap<String, String> = req.build_args.iter().cloned().collect();
-    let cf = Containerfile::parse_file(&req.containerfile, &args)?;
+    // Read once: the digest in the record is of the text that was parsed and built.
+    let text = std::fs::read_to_string(&req.containerfile)
+        .with_context(|| format!("reading {}", req.containerfile.display()))?;
+    let cf = Containerfile::parse(&text, &args).with_context(|| format!("parsing {}", req.containerfile.display()))?;
     let target = cf.target_index(req.target.as_deref())?;
     let needed = cf.needed_stages(target);
     let b = Builder::detect(req.builder.as_deref())?;
@@ -114,11 +117,10 @@ pub fn build(req: &BuildRequest) -> Result<BuildRecord> {
         });
     }
     let fin = inspect(&b, &req.storage, &final_id)?;
-    let text = std::fs::read(&req.containerfile)?;
     Ok(BuildRecord {
         build_id,
         builder: b,
-        containerfile: FileRecord { path: absolute(&req.containerfile), digest: Sha256Digest::of(&text) },
+        containerfile: FileRecord { path: absolute(&req.containerfile), digest: Sha256Digest::of(text.as_bytes()) },
         context: absolute(&req.context),
         build_args: req.build_args.iter().cloned().collect::<BTreeMap<_, _>>(),
         target: req.target.clone(),

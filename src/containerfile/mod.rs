@@ -15,9 +15,8 @@ mod expand;
 mod lex;
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
 use crate::paths;
 pub use expand::expand;
@@ -128,19 +127,6 @@ pub struct BaseConfig {
 }
 
 impl Containerfile {
-    pub fn parse_file(path: &Path, build_args: &HashMap<String, String>) -> Result<Containerfile> {
-        Containerfile::parse_file_with_bases(path, build_args, &HashMap::new())
-    }
-
-    pub fn parse_file_with_bases(
-        path: &Path,
-        build_args: &HashMap<String, String>,
-        bases: &HashMap<String, BaseConfig>,
-    ) -> Result<Containerfile> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Containerfile::parse_with_bases(&text, build_args, bases).with_context(|| format!("parsing {}", path.display()))
-    }
-
     pub fn parse(text: &str, build_args: &HashMap<String, String>) -> Result<Containerfile> {
         Containerfile::parse_with_bases(text, build_args, &HashMap::new())
     }
