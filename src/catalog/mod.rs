@@ -44,6 +44,14 @@ pub struct Package {
     pub found_by: String,
 }
 
+impl Package {
+    /// Found inside a file (a binary's build info, a Java archive) rather than in a package
+    /// manager's records: the file is the package's evidence, not a file the package installed.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.kind.as_str(), "go-module" | "rust-crate" | "java-archive" | "jenkins-plugin")
+    }
+}
+
 /// What every cataloger may want to know about the image.
 #[derive(Clone, Debug, Default)]
 pub struct Env {

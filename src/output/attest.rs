@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{cyclonedx, root_base, spdx, target_stage, Options};
+use super::{cyclonedx, root_base, spdx, split_tag, target_stage, Options};
 use crate::provenance::model::Provenance;
 
 pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
@@ -29,12 +29,7 @@ pub enum Predicate {
 /// `repo` of the final image, no tag: the subject name cosign uses.
 fn subject(p: &Provenance, opts: &Options) -> Value {
     let name = opts.image_name(p);
-    let name = name.split('@').next().unwrap_or(&name).to_string();
-    let repo = match name.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => r.to_string(),
-        _ => name,
-    };
-    json!([{ "name": repo, "digest": { "sha256": p.image.digest.hex() } }])
+    json!([{ "name": split_tag(&name).0, "digest": { "sha256": p.image.digest.hex() } }])
 }
 
 pub fn intoto(p: &Provenance, opts: &Options, predicate: Predicate) -> serde_json::Result<Value> {

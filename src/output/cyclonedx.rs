@@ -210,7 +210,7 @@ pub fn document(p: &Provenance, opts: &Options) -> Bom {
     // Packages, and which stage made each (for the formulation's outputs).
     let mut made_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let package_ref = |n: usize| format!("package:{n}:{}", p.packages[n].package.purl);
-    let parents = super::konflux::dependency_parents(p);
+    let parents = crate::provenance::packages::dependency_parents(&p.packages);
     let mut dependencies = vec![Dependency {
         reference: "image".into(),
         depends_on: (0..p.packages.len())

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{root_base, target_stage, Options};
+use super::{root_base, split_tag, target_stage, Options};
 use crate::provenance::model::{PackageRecord, Provenance};
 
 #[derive(Serialize, Debug, PartialEq, Eq)]
@@ -31,40 +31,50 @@ pub struct CapoPackage {
     pub stage_alias: Option<String>,
 }
 
-/// `repo` without its tag (and without a digest).
-fn strip_tag(r: &str) -> &str {
-    let r = r.split('@').next().unwrap_or(r);
-    match r.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => r,
-    }
-}
-
 /// `repo:tag` as buildprobe writes it (`:latest` when the reference has no tag).
 fn with_tag(r: &str) -> String {
-    let r = r.split('@').next().unwrap_or(r);
-    if strip_tag(r) == r {
-        format!("{r}:latest")
-    } else {
-        r.to_string()
-    }
+    let (repo, tag) = split_tag(r);
+    format!("{repo}:{}", tag.unwrap_or("latest"))
 }
 
 /// `registry/repo@sha256:<hex>` of an external image, as mobster derives it from the buildprobe
 /// YAML; `None` when its digest is unknown.
 fn pullspec(p: &Provenance, opts: &Options, reference: &str) -> Option<String> {
     let e = p.external_images.iter().find(|e| e.reference == reference)?;
-    Some(format!("{}@{}", strip_tag(&opts.map_ref(reference)), e.digest?))
+    Some(format!("{}@{}", split_tag(&opts.map_ref(reference)).0, e.digest?))
+}
+
+/// What every package's origin is judged against.
+struct Build<'a> {
+    final_stage: &'a str,
+    final_base: Option<String>,
+    /// Root bases of the non-final stages.
+    builder_bases: BTreeSet<String>,
+}
+
+impl<'a> Build<'a> {
+    fn of(p: &'a Provenance) -> Option<Build<'a>> {
+        let final_stage = target_stage(p)?;
+        Some(Build {
+            final_stage,
+            final_base: root_base(p, final_stage),
+            builder_bases: p.stages.iter().filter(|s| !s.target).filter_map(|s| root_base(p, &s.name)).collect(),
+        })
+    }
 }
 
 /// The origin of one package in capo's terms, or `None` for content mobster attributes otherwise
 /// (the parent image's, the final stage's own, the build context's).
-fn origin(p: &Provenance, opts: &Options, rec: &PackageRecord) -> Option<(&'static str, String, Option<String>)> {
+fn origin(
+    p: &Provenance,
+    b: &Build,
+    opts: &Options,
+    rec: &PackageRecord,
+) -> Option<(&'static str, String, Option<String>)> {
     let created = rec.origin.created_in.as_ref()?;
-    let final_stage = target_stage(p)?;
     let copied_stage = rec.origin.copied_from.as_ref().and_then(|c| c.stage.clone());
     if let Some(s) = &created.stage {
-        if s == final_stage {
+        if s == b.final_stage {
             return None;
         }
         // Made by a builder stage's own instructions: intermediate content of its root base.
@@ -72,15 +82,12 @@ fn origin(p: &Provenance, opts: &Options, rec: &PackageRecord) -> Option<(&'stat
         return Some(("intermediate", pullspec(p, opts, &base)?, Some(s.clone())));
     }
     let image = created.image.as_ref()?;
-    let builder_bases: BTreeSet<String> =
-        p.stages.iter().filter(|s| !s.target).filter_map(|s| root_base(p, &s.name)).collect();
     match copied_stage {
         // Inherited by a builder stage from its base, then copied.
-        Some(s) if builder_bases.contains(image) => Some(("builder", pullspec(p, opts, image)?, Some(s))),
+        Some(s) if b.builder_bases.contains(image) => Some(("builder", pullspec(p, opts, image)?, Some(s))),
         Some(_) => None,
         None => {
-            let final_base = root_base(p, final_stage);
-            if final_base.as_deref() == Some(image.as_str()) {
+            if b.final_base.as_deref() == Some(image.as_str()) {
                 return None;
             }
             let e = p.external_images.iter().find(|e| &e.reference == image)?;
@@ -90,41 +97,19 @@ fn origin(p: &Provenance, opts: &Options, rec: &PackageRecord) -> Option<(&'stat
     }
 }
 
-/// The package that a binary's or archive's other packages depend on: the first one cataloged at
-/// the same location (Go's main module, a jar's own package), by index into `p.packages`.
-pub fn dependency_parents(p: &Provenance) -> BTreeMap<usize, usize> {
-    let mut first: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    let mut out = BTreeMap::new();
-    for (i, rec) in p.packages.iter().enumerate() {
-        let pk = &rec.package;
-        if !matches!(pk.kind.as_str(), "go-module" | "rust-crate" | "java-archive" | "jenkins-plugin") {
-            continue;
-        }
-        let loc = pk.location.split(':').next().unwrap_or(&pk.location);
-        match first.get(&(pk.found_by.as_str(), loc)) {
-            Some(&m) => {
-                out.insert(i, m);
-            }
-            None => {
-                first.insert((pk.found_by.as_str(), loc), i);
-            }
-        }
-    }
-    out
-}
-
 pub fn capo(p: &Provenance, opts: &Options) -> CapoDoc {
-    let parents = dependency_parents(p);
+    let Some(build) = Build::of(p) else { return CapoDoc { packages: Vec::new() } };
+    let parents = crate::provenance::packages::dependency_parents(&p.packages);
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     for rec in &p.packages {
         *count.entry(rec.package.purl.as_str()).or_default() += 1;
     }
     let digests: BTreeMap<&str, String> =
         p.files.iter().filter_map(|f| f.sha256.map(|d| (f.path.as_str(), d.to_string()))).collect();
-    let mut seen: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
+    let mut seen: BTreeSet<(String, Option<String>)> = BTreeSet::new();
     let mut out: Vec<CapoPackage> = Vec::new();
     for (i, rec) in p.packages.iter().enumerate() {
-        let Some((origin_type, pullspec, stage_alias)) = origin(p, opts, rec) else { continue };
+        let Some((origin_type, pullspec, stage_alias)) = origin(p, &build, opts, rec) else { continue };
         let purl = rec.package.purl.clone();
         let dependency_of_purl = (count[purl.as_str()] > 1)
             .then(|| parents.get(&i).map(|m| p.packages[*m].package.purl.clone()))
@@ -138,14 +123,9 @@ pub fn capo(p: &Provenance, opts: &Options) -> CapoDoc {
             .into_iter()
             .collect();
         checksums.truncate(64);
-        let item = CapoPackage { purl, checksums, dependency_of_purl, origin_type, pullspec, stage_alias };
         // One origin per package: the first record of a purl wins, the same way every time.
-        match seen.get(&(item.purl.clone(), item.dependency_of_purl.clone())) {
-            Some(_) => continue,
-            None => {
-                seen.insert((item.purl.clone(), item.dependency_of_purl.clone()), out.len());
-                out.push(item);
-            }
+        if seen.insert((purl.clone(), dependency_of_purl.clone())) {
+            out.push(CapoPackage { purl, checksums, dependency_of_purl, origin_type, pullspec, stage_alias });
         }
     }
     CapoDoc { packages: out }
@@ -304,9 +284,9 @@ mod tests {
 
     #[test]
     fn tags() {
-        assert_eq!(strip_tag("quay.io/a/b:1.0"), "quay.io/a/b");
-        assert_eq!(strip_tag("localhost:5000/b"), "localhost:5000/b");
-        assert_eq!(strip_tag("quay.io/a/b@sha256:ab"), "quay.io/a/b");
+        assert_eq!(split_tag("quay.io/a/b:1.0"), ("quay.io/a/b", Some("1.0")));
+        assert_eq!(split_tag("localhost:5000/b"), ("localhost:5000/b", None));
+        assert_eq!(split_tag("quay.io/a/b@sha256:ab"), ("quay.io/a/b", None));
         assert_eq!(with_tag("localhost:5000/b"), "localhost:5000/b:latest");
         assert_eq!(with_tag("quay.io/a/b:1"), "quay.io/a/b:1");
     }

@@ -170,6 +170,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// `(repository, tag)` of an image reference; a digest (`@sha256:…`) is dropped, and a `:port`
+/// of the registry is not a tag.
+pub fn split_tag(r: &str) -> (&str, Option<&str>) {
+    let r = r.split('@').next().unwrap_or(r);
+    match r.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag)),
+        _ => (r, None),
+    }
+}
+
 /// The external base image at the root of a stage's FROM chain (`None` for `FROM scratch`).
 pub fn root_base(p: &Provenance, stage: &str) -> Option<String> {
     let mut cur = p.stages.iter().find(|s| s.name == stage)?;

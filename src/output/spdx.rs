@@ -10,7 +10,7 @@
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 
-use super::{root_base, target_stage, timestamp, Options};
+use super::{root_base, split_tag, target_stage, timestamp, Options};
 use crate::provenance::model::Provenance;
 
 #[derive(Serialize)]
@@ -172,14 +172,6 @@ pub fn oci_purl(reference: &str, digest: &str, arch: Option<&str>) -> String {
         q.push(format!("tag={t}"));
     }
     format!("pkg:oci/{name}@{digest}?{}", q.join("&"))
-}
-
-fn split_tag(r: &str) -> (&str, Option<&str>) {
-    let r = r.split('@').next().unwrap_or(r);
-    match r.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag)),
-        _ => (r, None),
-    }
 }
 
 /// The image package's SPDXID: `SPDXRef-image`, or in syft's shape syft's root name (which mobster
@@ -370,7 +362,7 @@ fn add_packages(p: &Provenance, opts: &Options, now: &str, packages: &mut Vec<Pa
     };
     // A binary's modules and an archive's nested packages depend on its main package (as syft
     // says); mobster uses these edges to tell apart packages with the same purl.
-    for (dep, main) in super::konflux::dependency_parents(p) {
+    for (dep, main) in crate::provenance::packages::dependency_parents(&p.packages) {
         rels.push(Relationship {
             spdx_element_id: package_id(dep),
             relationship_type: "DEPENDENCY_OF",

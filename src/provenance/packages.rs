@@ -34,12 +34,6 @@ fn shared_db(path: &str) -> bool {
     matches!(path, "/var/lib/dpkg/status" | "/lib/apk/db/installed")
 }
 
-/// Packages found inside a file (a binary's build info, a Java archive) rather than in a package
-/// manager's records.
-fn embedded(kind: &str) -> bool {
-    matches!(kind, "go-module" | "rust-crate" | "java-archive" | "jenkins-plugin")
-}
-
 pub fn package_records(files: &[FileRecord], final_pkgs: &[Package], sources: &Catalogs) -> Vec<PackageRecord> {
     let by_path: HashMap<&str, &FileRecord> = files.iter().map(|f| (f.path.as_str(), f)).collect();
     let mut out = Vec::new();
@@ -55,7 +49,7 @@ pub fn package_records(files: &[FileRecord], final_pkgs: &[Package], sources: &C
         // Files a package database of the final image accounts for. A binary's or an archive's own
         // packages (Go modules, crates, Maven) do not: the jar may still have left its Debian
         // package behind in the stage it came from.
-        if !embedded(&p.kind) {
+        if !p.is_embedded() {
             owned.extend(p.files.iter().map(String::as_str));
         }
         let evidence: Vec<&FileRecord> = if present.is_empty() {
@@ -100,6 +94,30 @@ pub fn package_records(files: &[FileRecord], final_pkgs: &[Package], sources: &C
             origin,
             arrived: arrived.iter().map(|f| f.path.clone()).collect(),
         });
+    }
+    out
+}
+
+/// The package that the other packages of one binary or archive depend on: the first one
+/// cataloged at the same file (Go's main module, a jar's own package), by index into `records`.
+pub fn dependency_parents(records: &[PackageRecord]) -> BTreeMap<usize, usize> {
+    let mut first: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (i, rec) in records.iter().enumerate() {
+        let pk = &rec.package;
+        if !pk.is_embedded() {
+            continue;
+        }
+        // A nested archive's location is `outer:inner`: its packages belong to the outer file.
+        let file = pk.location.split(':').next().unwrap_or(&pk.location);
+        match first.entry((pk.found_by.as_str(), file)) {
+            std::collections::btree_map::Entry::Occupied(m) => {
+                out.insert(i, *m.get());
+            }
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
     }
     out
 }
