@@ -216,6 +216,16 @@ impl Store {
         check(out, &format!("ctxsbom {}", args.join(" ")))
     }
 
+    /// `ctxsbom scan ARGS… -o provenance-json=OUT` with this store's flags; the document it wrote.
+    pub fn scan_prov(&self, out: &Path, args: &[&str]) -> Value {
+        let o = format!("provenance-json={}", out.display());
+        let mut a = vec!["scan"];
+        a.extend(args);
+        a.extend(["-o", o.as_str()]);
+        self.ctxsbom(&a);
+        read_json(out)
+    }
+
     pub fn ctxsbom_raw(&self, args: &[&str]) -> Output {
         // Removals take the store for themselves (see `exclusive`).
         let _g = (args.first() != Some(&"prune")).then(shared);

@@ -143,6 +143,14 @@ fn assert_contextualized(log: &str, doc: &Value) -> BTreeSet<(String, String, St
     // Parent matching against ctxsbom's SPDX of the base image: inherited packages hang from it.
     assert!(e.contains(&("debian".into(), "CONTAINS".into(), "bash".into())), "{e:?}");
     assert!(log.contains("parent SBOM requests: ['registry.example.local/debian@sha256:"), "{log}");
+    // Every package of ctxsbom's parent SBOM found its match in the component SBOM.
+    let stat = |label: &str| -> usize {
+        let line = log.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("no {label:?} in the log"));
+        line.rsplit(':').next().unwrap().trim().parse().unwrap()
+    };
+    let total = stat("Total parent packages:");
+    assert!(total > 50, "a Debian minbase has about 90 packages: {total}");
+    assert_eq!(stat("Parent packages matched:"), total);
     e
 }
 

@@ -256,21 +256,20 @@ fn single_layer_stages_from_stage_chains_and_unnamed_stages() {
     );
     s.build(&ctx, &["-f", f2.to_str().unwrap(), "-t", "localhost/single"]);
     let out = ctx.join("prov.json");
-    s.ctxsbom(&[
-        "scan",
-        "containers-storage:localhost/single",
-        "--stage",
-        &format!("base2=containers-storage:{id0}"),
-        "--stage",
-        &format!("1=containers-storage:{id1}"),
-        "-f",
-        ctx.join("Containerfile").to_str().unwrap(),
-        "--context",
-        ctx.to_str().unwrap(),
-        "-o",
-        &format!("provenance-json={}", out.display()),
-    ]);
-    let p = read_json(&out);
+    let p = s.scan_prov(
+        &out,
+        &[
+            "containers-storage:localhost/single",
+            "--stage",
+            &format!("base2=containers-storage:{id0}"),
+            "--stage",
+            &format!("1=containers-storage:{id1}"),
+            "-f",
+            ctx.join("Containerfile").to_str().unwrap(),
+            "--context",
+            ctx.to_str().unwrap(),
+        ],
+    );
     // FROM base2 chain: the final stage inherits base2's content, which base2 made.
     assert_eq!(origin(&p, "/etc/b2").0, stage("base2"));
     let hops = file(&p, "/etc/b2").unwrap()["origin"]["via"].as_array().unwrap().clone();
@@ -298,17 +297,16 @@ fn run_mount_from_a_stage() {
     std::fs::write(&f1, format!("FROM localhost/bb\nRUN --mount=type=bind,from={id0},source=/build,target=/mnt cp /mnt/build.txt /copied.txt && echo own > /own.txt\n")).unwrap();
     s.build(&ctx, &["-f", f1.to_str().unwrap(), "-t", "localhost/mount"]);
     let out = ctx.join("prov.json");
-    s.ctxsbom(&[
-        "scan",
-        "containers-storage:localhost/mount",
-        "--stage",
-        &format!("src=containers-storage:{id0}"),
-        "-f",
-        ctx.join("Containerfile").to_str().unwrap(),
-        "-o",
-        &format!("provenance-json={}", out.display()),
-    ]);
-    let p = read_json(&out);
+    let p = s.scan_prov(
+        &out,
+        &[
+            "containers-storage:localhost/mount",
+            "--stage",
+            &format!("src=containers-storage:{id0}"),
+            "-f",
+            ctx.join("Containerfile").to_str().unwrap(),
+        ],
+    );
     assert_eq!(origin(&p, "/copied.txt"), (stage("src"), json!({"stage": "src", "path": "/build/build.txt"})));
     assert_eq!(file(&p, "/copied.txt").unwrap()["origin"]["via"][0]["how"], "mount");
     assert_eq!(origin(&p, "/own.txt"), (stage("1"), Value::Null));
@@ -322,19 +320,18 @@ fn target_stage_scanned_as_the_final_image() {
     let base = &m.stages.iter().find(|(n, _)| *n == "base").unwrap().1;
     let builder = &m.stages.iter().find(|(n, _)| *n == "builder").unwrap().1;
     let out = m.out.join("prov-builder.json");
-    s.ctxsbom(&[
-        "scan",
-        &format!("containers-storage:{builder}"),
-        "--target",
-        "builder",
-        "--stage",
-        &format!("base=containers-storage:{base}"),
-        "-f",
-        m.ctx.join("Containerfile").to_str().unwrap(),
-        "-o",
-        &format!("provenance-json={}", out.display()),
-    ]);
-    let p = read_json(&out);
+    let p = s.scan_prov(
+        &out,
+        &[
+            &format!("containers-storage:{builder}"),
+            "--target",
+            "builder",
+            "--stage",
+            &format!("base=containers-storage:{base}"),
+            "-f",
+            m.ctx.join("Containerfile").to_str().unwrap(),
+        ],
+    );
     assert_eq!(origin(&p, "/out/stamp"), (stage("builder"), Value::Null));
     assert_eq!(origin(&p, "/etc/x/base").0, stage("base"));
     let names: Vec<&str> = p["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
@@ -353,17 +350,16 @@ fn base_image_workdir_and_env_place_copies() {
     s.build(&ctx, &["-f", base.to_str().unwrap(), "-t", "localhost/wd-base"]);
     s.build(&ctx, &["-t", "localhost/wd"]);
     let out = ctx.join("prov.json");
-    s.ctxsbom(&[
-        "scan",
-        "containers-storage:localhost/wd",
-        "-f",
-        ctx.join("Containerfile").to_str().unwrap(),
-        "--context",
-        ctx.to_str().unwrap(),
-        "-o",
-        &format!("provenance-json={}", out.display()),
-    ]);
-    let p = read_json(&out);
+    let p = s.scan_prov(
+        &out,
+        &[
+            "containers-storage:localhost/wd",
+            "-f",
+            ctx.join("Containerfile").to_str().unwrap(),
+            "--context",
+            ctx.to_str().unwrap(),
+        ],
+    );
     for (path, src) in [("/srv/app/hello.txt", "hello.txt"), ("/etc/app/app.conf", "app.conf")] {
         assert_eq!(origin(&p, path), (json!({"context": src}), json!({"context": src})), "{path}");
         assert_eq!(file(&p, path).unwrap()["origin"]["evidence"], "content", "{path}");

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{read_json, which, Store};
+use crate::common::{which, Store};
 
 const SPEC: &str = "Name: %{pkg}\nVersion: %{ver}\nRelease: %{rel}.fx\n%{?ep:Epoch: %{ep}}\nSummary: test package %{pkg}\nLicense: MIT\nBuildArch: noarch\n%description\nTest package.\n%install\nmkdir -p %{buildroot}/usr/share/%{pkg} %{buildroot}/etc\necho '%{pkg} %{version}' > %{buildroot}/usr/share/%{pkg}/README\necho 'name=%{pkg}' > %{buildroot}/etc/%{pkg}.conf\n%files\n%config(noreplace) /etc/%{pkg}.conf\n/usr/share/%{pkg}\n";
 
@@ -139,17 +139,16 @@ fn scan_rootfs(name: &str, root: &Path) -> Value {
     let tag = format!("localhost/rpm-{name}");
     s.build(&ctx, &["-t", &tag]);
     let out = s.dir.join(format!("out-rpm-{name}.json"));
-    s.ctxsbom(&[
-        "scan",
-        &format!("containers-storage:{tag}"),
-        "-f",
-        ctx.join("Containerfile").to_str().unwrap(),
-        "--context",
-        ctx.to_str().unwrap(),
-        "-o",
-        &format!("provenance-json={}", out.display()),
-    ]);
-    read_json(&out)
+    s.scan_prov(
+        &out,
+        &[
+            &format!("containers-storage:{tag}"),
+            "-f",
+            ctx.join("Containerfile").to_str().unwrap(),
+            "--context",
+            ctx.to_str().unwrap(),
+        ],
+    )
 }
 
 fn nevras(p: &Value) -> BTreeSet<String> {
